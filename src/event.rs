@@ -1,0 +1,279 @@
+//! One PlanTRAK event: its lifecycle status and its line in a snapshot file.
+//!
+//! The vendor documents three states through two fields:
+//!
+//! | status  | `is_closed` | `close_date` |
+//! |---------|-------------|--------------|
+//! | open    | false       | null         |
+//! | holding | false       | a date       |
+//! | closed  | true        | a date       |
+//!
+//! A snapshot line keeps every documented field with the API's value and flattens what
+//! Athena's Hive JSON SerDe cannot read as a column: nested values become JSON strings, and
+//! undocumented fields travel together as one JSON object string in `extra`.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The fields the vendor documents, in the order of its example response. Each appears in
+/// every snapshot line (as `null` when the API left it out).
+pub const DOCUMENTED_FIELDS: [&str; 26] = [
+    "area_id",
+    "area_name",
+    "assignment_id",
+    "assignment_name",
+    "citation",
+    "citation_link",
+    "close_date",
+    "comments",
+    "due_date",
+    "event_activity",
+    "event_description",
+    "event_id",
+    "event_info",
+    "event_parent_id",
+    "event_parent_type",
+    "event_recommendation",
+    "facility_id",
+    "facility_name",
+    "is_closed",
+    "is_overdue",
+    "is_regulatory",
+    "required_checklist_id",
+    "required_checklist_name",
+    "requires_attachment",
+    "type_id",
+    "type_name",
+];
+
+/// Columns a snapshot line adds after the documented fields.
+pub const DERIVED_FIELDS: [&str; 3] = ["status", "extra", "snapshot_at"];
+
+/// Where an event stands in its lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Open,
+    Holding,
+    Closed,
+}
+
+impl Status {
+    /// The status the lifecycle table gives these two fields. `is_closed` decides closure
+    /// on its own, as the vendor calls it the final closure status.
+    pub fn from_fields(is_closed: bool, close_date: Option<&str>) -> Status {
+        match (is_closed, close_date) {
+            (true, _) => Status::Closed,
+            (false, Some(_)) => Status::Holding,
+            (false, None) => Status::Open,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Open => "open",
+            Status::Holding => "holding",
+            Status::Closed => "closed",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a result cannot be taken as an event.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    #[error("result is not a JSON object")]
+    NotAnObject,
+    #[error("result has no `event_id`")]
+    MissingEventId,
+    #[error("result has a non-integer `event_id` `{0}`")]
+    BadEventId(String),
+}
+
+/// An event as the API sent it, with its identity and status picked out.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub event_id: i64,
+    pub status: Status,
+    pub is_closed: bool,
+    pub close_date: Option<String>,
+    fields: Map<String, Value>,
+}
+
+impl Event {
+    /// Takes one element of `results`.
+    pub fn from_value(value: Value) -> Result<Event, RecordError> {
+        let Value::Object(fields) = value else {
+            return Err(RecordError::NotAnObject);
+        };
+        let event_id = match fields.get("event_id") {
+            None | Some(Value::Null) => return Err(RecordError::MissingEventId),
+            Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64().unwrap_or_default(),
+            Some(other) => return Err(RecordError::BadEventId(other.to_string())),
+        };
+        let is_closed = fields
+            .get("is_closed")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let close_date = match fields.get("close_date") {
+            Some(Value::String(date)) if !date.is_empty() => Some(date.clone()),
+            _ => None,
+        };
+        let status = Status::from_fields(is_closed, close_date.as_deref());
+        Ok(Event {
+            event_id,
+            status,
+            is_closed,
+            close_date,
+            fields,
+        })
+    }
+
+    /// A field as the API sent it.
+    pub fn field(&self, name: &str) -> Option<&Value> {
+        self.fields.get(name)
+    }
+
+    /// Appends this event's snapshot line (with a trailing newline) to `out`.
+    pub fn write_snapshot_line(&self, snapshot_at: &str, out: &mut Vec<u8>) {
+        out.push(b'{');
+        for (i, name) in DOCUMENTED_FIELDS.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_key(name, out);
+            write_flat(self.fields.get(*name).unwrap_or(&Value::Null), out);
+        }
+
+        out.extend_from_slice(b",\"status\":\"");
+        out.extend_from_slice(self.status.as_str().as_bytes());
+        out.extend_from_slice(b"\",\"extra\":");
+        let extra: Map<String, Value> = self
+            .fields
+            .iter()
+            .filter(|(name, _)| !DOCUMENTED_FIELDS.contains(&name.as_str()))
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
+        if extra.is_empty() {
+            out.extend_from_slice(b"null");
+        } else {
+            write_json_string(&Value::Object(extra).to_string(), out);
+        }
+
+        out.extend_from_slice(b",\"snapshot_at\":");
+        write_json_string(snapshot_at, out);
+        out.extend_from_slice(b"}\n");
+    }
+}
+
+fn write_key(name: &str, out: &mut Vec<u8>) {
+    write_json_string(name, out);
+    out.push(b':');
+}
+
+/// Scalars as they are; arrays and objects as a JSON string of their compact text.
+fn write_flat(value: &Value, out: &mut Vec<u8>) {
+    match value {
+        Value::Array(_) | Value::Object(_) => write_json_string(&value.to_string(), out),
+        scalar => serde_json::to_writer(&mut *out, scalar).expect("writing to a Vec cannot fail"),
+    }
+}
+
+fn write_json_string(text: &str, out: &mut Vec<u8>) {
+    serde_json::to_writer(&mut *out, text).expect("writing to a Vec cannot fail");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn line_of(value: Value) -> Map<String, Value> {
+        let event = Event::from_value(value).unwrap();
+        let mut out = Vec::new();
+        event.write_snapshot_line("2026-12-03 06:00:01.250", &mut out);
+        assert_eq!(out.last(), Some(&b'\n'));
+        assert_eq!(out.iter().filter(|b| **b == b'\n').count(), 1);
+        serde_json::from_slice(&out).unwrap()
+    }
+
+    #[test]
+    fn status_follows_the_lifecycle_table() {
+        assert_eq!(Status::from_fields(false, None), Status::Open);
+        assert_eq!(
+            Status::from_fields(false, Some("2026-11-30")),
+            Status::Holding
+        );
+        assert_eq!(
+            Status::from_fields(true, Some("2026-11-30")),
+            Status::Closed
+        );
+        assert_eq!(Status::from_fields(true, None), Status::Closed);
+    }
+
+    #[test]
+    fn event_id_must_be_an_integer() {
+        assert_eq!(
+            Event::from_value(json!({})).unwrap_err(),
+            RecordError::MissingEventId
+        );
+        assert_eq!(
+            Event::from_value(json!({"event_id": "12"})).unwrap_err(),
+            RecordError::BadEventId("\"12\"".into())
+        );
+        assert!(matches!(
+            Event::from_value(json!({"event_id": 1.5})),
+            Err(RecordError::BadEventId(_))
+        ));
+        assert_eq!(
+            Event::from_value(json!([1])).unwrap_err(),
+            RecordError::NotAnObject
+        );
+        assert_eq!(
+            Event::from_value(json!({"event_id": 7})).unwrap().event_id,
+            7
+        );
+    }
+
+    #[test]
+    fn snapshot_line_has_every_documented_field_and_keeps_nulls() {
+        let line = line_of(json!({"event_id": 5, "is_closed": false, "close_date": null}));
+        for name in DOCUMENTED_FIELDS.iter().chain(DERIVED_FIELDS.iter()) {
+            assert!(line.contains_key(*name), "{name}");
+        }
+        assert_eq!(line["close_date"], Value::Null);
+        assert_eq!(line["due_date"], Value::Null);
+        assert_eq!(line["status"], "open");
+        assert_eq!(line["extra"], Value::Null);
+        assert_eq!(line["snapshot_at"], "2026-12-03 06:00:01.250");
+    }
+
+    #[test]
+    fn nested_values_and_undocumented_fields_become_json_strings() {
+        let comments = json!([{"author": "A. Phillips", "text": "done \"early\""}]);
+        let line = line_of(json!({
+            "event_id": 9,
+            "is_closed": false,
+            "close_date": "2026-12-01",
+            "comments": comments,
+            "submitted_by": "Dana Ortiz",
+            "metadata": {"revision": 3},
+        }));
+        assert_eq!(line["status"], "holding");
+        let decoded: Value = serde_json::from_str(line["comments"].as_str().unwrap()).unwrap();
+        assert_eq!(decoded, comments);
+        let extra: Value = serde_json::from_str(line["extra"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            extra,
+            json!({"submitted_by": "Dana Ortiz", "metadata": {"revision": 3}})
+        );
+        assert!(line.values().all(|v| !v.is_array() && !v.is_object()));
+    }
+}

@@ -1,0 +1,27 @@
+//! plantrak-sync pulls a PlanTRAK customer's compliance events from the vendor's analytics API
+//! and writes them, as dated JSON snapshots, to an S3 data lake or a local directory. The same
+//! code runs as a scheduled AWS Lambda and as a local command.
+//!
+//! Data flows one way through the modules:
+//!
+//! - [`config`] reads the settings once into a validated [`config::Config`];
+//! - [`secret`] hands out the API token (Secrets Manager, cached, read again after a 401);
+//! - [`api`] downloads each list with retries and checks and parses the response;
+//! - [`event`] knows an event's lifecycle status and its snapshot line;
+//! - [`layout`] names every object of the output; [`encode`] gzips it;
+//! - [`store`] writes to S3 or a local directory;
+//! - [`clients`] builds the clients once at start-up;
+//! - [`sync`] is one run, step by step; [`lambda`] is the Lambda entry around it;
+//! - [`telemetry`] sets up structured logs.
+
+pub mod api;
+pub mod clients;
+pub mod config;
+pub mod encode;
+pub mod event;
+pub mod lambda;
+pub mod layout;
+pub mod secret;
+pub mod store;
+pub mod sync;
+pub mod telemetry;

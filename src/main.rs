@@ -1,0 +1,177 @@
+//! The `plantrak-sync` binary: a Lambda function when `AWS_LAMBDA_RUNTIME_API` is set, a
+//! command-line tool otherwise.
+
+// The composed futures of the AWS SDK and the Lambda runtime are deeply nested types.
+#![recursion_limit = "256"]
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use plantrak_sync::config::{self, Config, Mode, RawSettings, var};
+use plantrak_sync::sync::{RunRequest, SyncError};
+use plantrak_sync::{clients, lambda, telemetry};
+
+const VARIABLES: &str = "\
+Environment variables (a flag overrides its variable; an empty variable counts as unset):
+  PLANTRAK_API_URL        the API endpoint [default: the vendor's production URL]
+  PLANTRAK_SECRET_ID      Secrets Manager secret (name or ARN) holding the API token
+  PLANTRAK_SECRET_FIELD   field holding the token when the secret is JSON [default: token]
+  PLANTRAK_TOKEN          the token itself, for local runs only (refused in Lambda)
+  PLANTRAK_DESTINATION    s3://bucket/prefix or a local directory
+  PLANTRAK_PAST_DAYS      recently-closed window in days, 1 to 180 [default: 3]
+  PLANTRAK_TIMEZONE       IANA time zone that decides the run's date [default: UTC]
+  PLANTRAK_COMPRESSION    gzip or none [default: gzip]
+  PLANTRAK_LOG_FORMAT     json for JSON log lines on stderr
+  RUST_LOG                log filter, such as `info` or `plantrak_sync=debug`
+AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL and credentials work as the AWS SDK defines them.";
+
+/// Pulls PlanTRAK's open, holding and recently closed events into dated JSON snapshots on
+/// S3 or in a local directory.
+#[derive(Parser)]
+#[command(name = "plantrak-sync", version, about, after_help = VARIABLES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Do one run now and print its summary as JSON.
+    Run(RunArgs),
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// The run's date, which names its files [default: today in PLANTRAK_TIMEZONE].
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    as_of: Option<String>,
+    /// Recently-closed window in days, 1 to 180.
+    #[arg(long, value_name = "N", env = var::PAST_DAYS)]
+    past_days: Option<String>,
+    /// s3://bucket/prefix or a local directory.
+    #[arg(long, value_name = "DEST", env = var::DESTINATION)]
+    destination: Option<String>,
+    /// The API endpoint (https, or http on a loopback host).
+    #[arg(long, value_name = "URL", env = var::API_URL)]
+    api_url: Option<String>,
+    /// Secrets Manager secret (name or ARN) holding the API token.
+    #[arg(long, value_name = "ID", env = var::SECRET_ID)]
+    secret_id: Option<String>,
+    /// Field holding the token when the secret string is a JSON object.
+    #[arg(long, value_name = "FIELD", env = var::SECRET_FIELD)]
+    secret_field: Option<String>,
+    /// IANA time zone that decides the run's date.
+    #[arg(long, value_name = "ZONE", env = var::TIMEZONE)]
+    timezone: Option<String>,
+    /// gzip or none.
+    #[arg(long, value_name = "CODEC", env = var::COMPRESSION)]
+    compression: Option<String>,
+}
+
+impl RunArgs {
+    fn settings(&self) -> RawSettings {
+        let given = |value: &Option<String>| value.clone().filter(|v| !v.is_empty());
+        RawSettings {
+            api_url: given(&self.api_url),
+            secret_id: given(&self.secret_id),
+            secret_field: given(&self.secret_field),
+            token: RawSettings::from_env().token,
+            destination: given(&self.destination),
+            past_days: given(&self.past_days),
+            timezone: given(&self.timezone),
+            compression: given(&self.compression),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: failed to start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+        runtime.block_on(lambda_main())
+    } else {
+        let cli = Cli::parse();
+        runtime.block_on(local_main(cli))
+    }
+}
+
+async fn lambda_main() -> ExitCode {
+    telemetry::init(Mode::Lambda);
+    // A bad configuration fails the init phase: Lambda reports it on every invocation
+    // until the settings are fixed.
+    let config = match Config::from_raw(&RawSettings::from_env(), Mode::Lambda) {
+        Ok(config) => config,
+        Err(err) => {
+            tracing::error!(error_type = "ConfigError", cause = %err, "invalid configuration");
+            return ExitCode::FAILURE;
+        }
+    };
+    let syncer = match clients::connect(config).await {
+        Ok(syncer) => Arc::new(syncer),
+        Err(err) => {
+            tracing::error!(cause = %err, "failed to build the clients");
+            return ExitCode::FAILURE;
+        }
+    };
+    match lambda::serve(syncer).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(cause = %err, "the Lambda runtime stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn local_main(cli: Cli) -> ExitCode {
+    telemetry::init(Mode::Local);
+    let Command::Run(args) = cli.command;
+    match local_run(&args).await {
+        Ok(summary) => {
+            println!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            eprintln!("error_type: {}", err.error_type());
+            ExitCode::from(if matches!(err, SyncError::Config(_)) {
+                2
+            } else {
+                1
+            })
+        }
+    }
+}
+
+async fn local_run(args: &RunArgs) -> Result<String, SyncError> {
+    let as_of = args
+        .as_of
+        .as_deref()
+        .map(|value| config::parse_as_of("--as-of", value));
+    let config = Config::from_raw(&args.settings(), Mode::Local);
+    let (as_of, config) = match (as_of.transpose(), config) {
+        (Ok(as_of), Ok(config)) => (as_of, config),
+        (Err(mut a), Err(b)) => {
+            a.problems.extend(b.problems);
+            return Err(a.into());
+        }
+        (Err(err), _) | (_, Err(err)) => return Err(err.into()),
+    };
+    let syncer = clients::connect(config).await?;
+    let summary = syncer
+        .run(RunRequest {
+            as_of,
+            ..RunRequest::default()
+        })
+        .await?;
+    Ok(serde_json::to_string_pretty(&summary).unwrap_or_default())
+}

@@ -1,0 +1,64 @@
+//! The destinations: an S3 bucket or a local directory, holding the same tree with the same
+//! bytes. Both are reached through [`Store`], which names objects by key.
+
+mod local;
+mod s3;
+
+use bytes::Bytes;
+
+pub use local::LocalStore;
+pub use s3::S3Store;
+
+/// Why an object could not be read, written, listed or deleted.
+#[derive(Debug, thiserror::Error)]
+#[error("failed to {op} `{location}`: {cause}")]
+pub struct StoreError {
+    pub op: &'static str,
+    pub location: String,
+    pub cause: String,
+}
+
+/// One destination.
+pub enum Store {
+    S3(S3Store),
+    Local(LocalStore),
+}
+
+impl Store {
+    /// Writes `body` at `key`, replacing any object there. A reader sees the old object or the
+    /// new one, never a part.
+    pub async fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError> {
+        tracing::debug!(key, bytes = body.len(), "writing object");
+        match self {
+            Store::S3(store) => store.put(key, body).await,
+            Store::Local(store) => store.put(key, body).await,
+        }
+    }
+
+    /// Reads the object at `key`, or `None` when there is none.
+    pub async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
+        match self {
+            Store::S3(store) => store.get(key).await,
+            Store::Local(store) => store.get(key).await,
+        }
+    }
+
+    /// Every key that starts with `prefix`, sorted.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let mut keys = match self {
+            Store::S3(store) => store.list(prefix).await?,
+            Store::Local(store) => store.list(prefix).await?,
+        };
+        keys.sort();
+        Ok(keys)
+    }
+
+    /// Removes the object at `key`; removing a missing object is not an error.
+    pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        tracing::debug!(key, "deleting object");
+        match self {
+            Store::S3(store) => store.delete(key).await,
+            Store::Local(store) => store.delete(key).await,
+        }
+    }
+}
