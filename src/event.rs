@@ -51,6 +51,34 @@ pub const DOCUMENTED_FIELDS: [&str; 26] = [
 /// Columns a snapshot line adds after the documented fields.
 pub const DERIVED_FIELDS: [&str; 3] = ["status", "extra", "snapshot_at"];
 
+/// The three lists the API serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EventList {
+    Open,
+    Holding,
+    RecentClosed,
+}
+
+impl EventList {
+    /// All lists, in the order a run pulls them.
+    pub const ALL: [EventList; 3] = [EventList::Open, EventList::Holding, EventList::RecentClosed];
+
+    /// The value of the `type` query parameter, echoed in the response.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventList::Open => "open",
+            EventList::Holding => "holding",
+            EventList::RecentClosed => "recent_closed",
+        }
+    }
+}
+
+impl fmt::Display for EventList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Where an event stands in its lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

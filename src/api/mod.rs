@@ -7,13 +7,13 @@
 pub mod response;
 pub mod retry;
 
-use std::fmt;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use jiff::Timestamp;
 use reqwest::{StatusCode, Url, header};
 
+pub use crate::event::EventList;
 use crate::secret::{SecretError, Token, TokenSource};
 use retry::{Failure, Next, RetryPolicy, Schedule, StopReason};
 
@@ -21,34 +21,6 @@ use retry::{Failure, Next, RetryPolicy, Schedule, StopReason};
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest silence allowed while waiting for response bytes.
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// The three lists the API serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum EventList {
-    Open,
-    Holding,
-    RecentClosed,
-}
-
-impl EventList {
-    /// All lists, in the order a run pulls them.
-    pub const ALL: [EventList; 3] = [EventList::Open, EventList::Holding, EventList::RecentClosed];
-
-    /// The value of the `type` query parameter, echoed in the response.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventList::Open => "open",
-            EventList::Holding => "holding",
-            EventList::RecentClosed => "recent_closed",
-        }
-    }
-}
-
-impl fmt::Display for EventList {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// One list's response, as received.
 #[derive(Debug)]

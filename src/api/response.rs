@@ -10,8 +10,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use super::EventList;
-use crate::event::{Event, RecordError};
+use crate::event::{Event, EventList, RecordError};
 
 /// Why a response body was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
