@@ -31,7 +31,12 @@ pub async fn serve(syncer: Arc<Syncer>) -> Result<(), lambda_runtime::Error> {
 
 async fn handle(syncer: &Syncer, event: LambdaEvent<Value>) -> Result<Summary, HandlerError> {
     let mut request = read_payload(&event.payload, &syncer.config.timezone)?;
-    request.deadline = Some(instant_of(event.context.deadline()));
+    request.deadline = instant_of(event.context.deadline());
+    let remaining_ms = request
+        .deadline
+        .map(|end| end.saturating_duration_since(Instant::now()));
+    let remaining_ms = remaining_ms.map(|left| u64::try_from(left.as_millis()).unwrap_or(u64::MAX));
+    tracing::info!(request_id = %event.context.request_id, remaining_ms, "invoked");
     let result = syncer.run(request).await;
     if let Err(err) = &result {
         tracing::error!(error_type = err.error_type(), cause = %err, "run failed");
@@ -119,11 +124,17 @@ fn scheduled_date(payload: &Value, timezone: &TimeZone, now: Timestamp) -> Optio
     Some(time.to_zoned_datetime(timezone.clone()).date())
 }
 
-fn instant_of(deadline: SystemTime) -> Instant {
-    let left = deadline
-        .duration_since(SystemTime::now())
-        .unwrap_or(Duration::ZERO);
-    Instant::now() + left
+/// The invocation's deadline as an `Instant`. Lambda sends it as wall-clock milliseconds; a
+/// deadline already past when the invocation starts (some local runtime emulators send a
+/// relative value) is treated as unknown, and the run is then bounded only by its retries.
+fn instant_of(deadline: SystemTime) -> Option<Instant> {
+    match deadline.duration_since(SystemTime::now()) {
+        Ok(left) if left > Duration::ZERO => Some(Instant::now() + left),
+        _ => {
+            tracing::warn!("the invocation's deadline is already past; ignoring it");
+            None
+        }
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 //! - [`secret`] hands out the API token (Secrets Manager, cached, read again after a 401);
 //! - [`api`] downloads each list with retries and checks and parses the response;
 //! - [`event`] knows an event's lifecycle status and its snapshot line;
+//! - [`diff`] compares today's pulls with the last [`ledger`] (pure, no I/O);
 //! - [`layout`] names every object of the output; [`encode`] gzips it;
 //! - [`store`] writes to S3 or a local directory;
 //! - [`clients`] builds the clients once at start-up;
@@ -17,10 +18,12 @@
 pub mod api;
 pub mod clients;
 pub mod config;
+pub mod diff;
 pub mod encode;
 pub mod event;
 pub mod lambda;
 pub mod layout;
+pub mod ledger;
 pub mod secret;
 pub mod store;
 pub mod sync;

@@ -39,6 +39,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Do one run now and print its summary as JSON.
+    #[command(after_help = VARIABLES)]
     Run(RunArgs),
 }
 
