@@ -14,6 +14,7 @@
 
 use std::fmt;
 
+use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -123,6 +124,8 @@ pub enum RecordError {
     MissingEventId,
     #[error("result has a non-integer `event_id` `{0}`")]
     BadEventId(String),
+    #[error("result {event_id} has a `close_date` `{value}` that is not a YYYY-MM-DD date")]
+    BadCloseDate { event_id: i64, value: String },
 }
 
 /// An event as the API sent it, with its identity and status picked out.
@@ -131,7 +134,7 @@ pub struct Event {
     pub event_id: i64,
     pub status: Status,
     pub is_closed: bool,
-    pub close_date: Option<String>,
+    pub close_date: Option<Date>,
     fields: Map<String, Value>,
 }
 
@@ -151,10 +154,18 @@ impl Event {
             .and_then(Value::as_bool)
             .unwrap_or(false);
         let close_date = match fields.get("close_date") {
-            Some(Value::String(date)) if !date.is_empty() => Some(date.clone()),
-            _ => None,
+            None | Some(Value::Null) => None,
+            Some(Value::String(text)) if text.is_empty() => None,
+            Some(value) => Some(parse_date(value).ok_or_else(|| {
+                RecordError::BadCloseDate {
+                    event_id,
+                    value: value
+                        .as_str()
+                        .map_or_else(|| value.to_string(), str::to_owned),
+                }
+            })?),
         };
-        let status = Status::from_fields(is_closed, close_date.as_deref());
+        let status = Status::from_fields(is_closed, close_date.map(|_| ""));
         Ok(Event {
             event_id,
             status,
@@ -167,6 +178,11 @@ impl Event {
     /// A field as the API sent it.
     pub fn field(&self, name: &str) -> Option<&Value> {
         self.fields.get(name)
+    }
+
+    /// The fields a change line repeats to say which event changed.
+    pub fn descriptive(&self) -> Descriptive {
+        Descriptive::from_fields(&self.fields)
     }
 
     /// Appends this event's snapshot line (with a trailing newline) to `out`.
@@ -199,6 +215,51 @@ impl Event {
         write_json_string(snapshot_at, out);
         out.extend_from_slice(b"}\n");
     }
+}
+
+/// The fields that describe an event in a change line, as the API sent them.
+pub const DESCRIPTIVE_FIELDS: [&str; 11] = [
+    "facility_id",
+    "facility_name",
+    "area_id",
+    "area_name",
+    "type_id",
+    "type_name",
+    "assignment_id",
+    "assignment_name",
+    "event_activity",
+    "due_date",
+    "is_overdue",
+];
+
+/// An event's descriptive fields, in [`DESCRIPTIVE_FIELDS`] order (`null` when missing).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Descriptive(pub Vec<Value>);
+
+impl Descriptive {
+    /// Picks the descriptive fields out of a result or a snapshot line.
+    pub fn from_fields(fields: &Map<String, Value>) -> Descriptive {
+        let values = DESCRIPTIVE_FIELDS
+            .iter()
+            .map(|name| fields.get(*name).cloned().unwrap_or(Value::Null))
+            .collect();
+        Descriptive(values)
+    }
+
+    /// All fields `null`: nothing is known of the event.
+    pub fn unknown() -> Descriptive {
+        Descriptive(vec![Value::Null; DESCRIPTIVE_FIELDS.len()])
+    }
+}
+
+/// A strict `YYYY-MM-DD` date.
+pub fn parse_date(value: &Value) -> Option<Date> {
+    let text = value.as_str()?;
+    let bytes = text.as_bytes();
+    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+        return None;
+    }
+    text.parse().ok()
 }
 
 fn write_key(name: &str, out: &mut Vec<u8>) {

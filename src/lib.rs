@@ -10,17 +10,20 @@
 //! - [`event`] knows an event's lifecycle status and its snapshot line;
 //! - [`diff`] compares today's pulls with the last [`ledger`] (pure, no I/O);
 //! - [`layout`] names every object of the output; [`encode`] gzips it;
+//! - [`changelog`] writes change lines and the run manifest; [`history`] reads earlier runs;
 //! - [`store`] writes to S3 or a local directory;
 //! - [`clients`] builds the clients once at start-up;
 //! - [`sync`] is one run, step by step; [`lambda`] is the Lambda entry around it;
 //! - [`telemetry`] sets up structured logs.
 
 pub mod api;
+pub mod changelog;
 pub mod clients;
 pub mod config;
 pub mod diff;
 pub mod encode;
 pub mod event;
+pub mod history;
 pub mod lambda;
 pub mod layout;
 pub mod ledger;

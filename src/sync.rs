@@ -1,11 +1,14 @@
-//! One run, step by step: pick the date, pull the three lists, check and flatten them, write
-//! the raw responses and the snapshots, remove what an earlier run for the same date left
-//! that this one did not write, and report.
+//! One run, step by step: pick the date and the baseline (the ledger of the newest completed
+//! run before it), pull the three lists, reconcile events that left every list, compare with
+//! the baseline, then write the raw responses, the snapshots, the change log and the new
+//! ledger, clear what failed or earlier runs left behind, and write the manifest last.
 //!
-//! Nothing is written until all three lists have been downloaded and checked, so a failed
-//! pull leaves the destination as it was.
+//! Nothing is written until every pull has been downloaded and checked, so a failed pull
+//! leaves the destination as it was. The manifest marks a date complete: later runs build
+//! only on completed dates, and remove the change log and ledger of any date whose run did not
+//! complete.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -15,9 +18,14 @@ use serde::Serialize;
 
 use crate::api::response::{self, ResponseError};
 use crate::api::{ApiClient, ApiError, Download, EventList};
-use crate::config::{Config, ConfigError};
+use crate::changelog::{self, Manifest, RunContext};
+use crate::config::{Compression, Config, ConfigError};
+use crate::diff::{self, Baseline, Change, ChangeKind, MAX_PAST_DAYS, Observation};
 use crate::encode::{Encoder, encode};
-use crate::layout::Layout;
+use crate::event::Descriptive;
+use crate::history;
+use crate::layout::{Layout, RECONCILIATION};
+use crate::ledger::{LedgerEntry, write_ledger};
 use crate::secret::TokenSource;
 use crate::store::{Store, StoreError};
 
@@ -46,10 +54,18 @@ pub struct RunRequest {
 pub struct Summary {
     pub run_id: String,
     pub as_of: Date,
+    pub baseline_date: Option<Date>,
     pub timezone: String,
     pub past_days: u16,
     pub destination: String,
     pub lists: BTreeMap<&'static str, ListSummary>,
+    /// Changes per kind, every kind present.
+    pub changes: BTreeMap<&'static str, u64>,
+    /// Whether the extra 180-day recently-closed pull was made.
+    pub reconciliation_pulled: bool,
+    pub ledger_events: u64,
+    /// Data-quality notes, as in the manifest.
+    pub notes: Option<String>,
     pub objects_written: Vec<String>,
     pub objects_removed: Vec<String>,
     pub duration_ms: u64,
@@ -78,6 +94,12 @@ pub enum SyncError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(
+        "the run date `{as_of}` is before `{newest}`, the newest completed run: runs must not go back in time"
+    )]
+    OutOfOrder { as_of: Date, newest: Date },
+    #[error("the stored state at `{location}` cannot be read: {cause}")]
+    CorruptState { location: String, cause: String },
 }
 
 impl SyncError {
@@ -97,17 +119,30 @@ impl SyncError {
             SyncError::Api(ApiError::Client(_)) => "ClientError",
             SyncError::InvalidResponse { .. } => "InvalidResponse",
             SyncError::Store(_) => "StorageError",
+            SyncError::OutOfOrder { .. } => "RunOutOfOrder",
+            SyncError::CorruptState { .. } => "CorruptState",
         }
     }
 }
 
-/// One list, checked and ready to write.
+/// One pull, checked and ready to write.
 struct Pulled {
-    list: EventList,
+    /// The `event_type` folder: a list, or the reconciliation pull.
+    name: &'static str,
     download: Download,
     events: u64,
-    raw: Vec<u8>,
-    snapshot: Vec<u8>,
+    raw: Bytes,
+    /// `None` for the reconciliation pull, which has no snapshot of its own.
+    snapshot: Option<Bytes>,
+}
+
+/// What the pulls tell the diff.
+#[derive(Default)]
+struct Seen {
+    observations: Vec<Observation>,
+    reconciliation: Vec<Observation>,
+    /// Descriptive fields of every event whose state differs from the baseline.
+    descriptive: HashMap<i64, Descriptive>,
 }
 
 impl Syncer {
@@ -119,49 +154,167 @@ impl Syncer {
     /// Does one run.
     pub async fn run(&self, request: RunRequest) -> Result<Summary, SyncError> {
         let started = Instant::now();
+        let started_at = Timestamp::now();
         let run_id = uuid::Uuid::new_v4().to_string();
         let as_of = self.check_as_of(request.as_of)?;
-        let past_days = request.past_days.unwrap_or(self.config.past_days);
-        let span = tracing::info_span!("run", %run_id, %as_of, past_days);
+        let configured = request.past_days.unwrap_or(self.config.past_days);
+        let span = tracing::info_span!("run", %run_id, %as_of);
         let _entered = span.enter();
-        tracing::info!(destination = %self.config.destination, "run started");
 
-        let mut pulled = Vec::with_capacity(EventList::ALL.len());
+        let completed = history::completed_runs(&self.store, &self.layout).await?;
+        let baseline_date = history::baseline_for(&completed, as_of)?;
+        let ledger = match baseline_date {
+            Some(date) => history::ledger_of(&self.store, &self.layout, date).await?,
+            None => Vec::new(),
+        };
+        let baseline = baseline_date.map(|date| Baseline {
+            date,
+            ledger: &ledger,
+        });
+        let lookback = diff::lookback_days(configured, baseline_date, as_of);
+        tracing::info!(
+            destination = %self.config.destination,
+            baseline = baseline_date.map(|d| d.to_string()),
+            past_days = lookback.past_days,
+            "run started"
+        );
+        if lookback.gap_exceeds_window {
+            tracing::warn!(
+                gap_days = lookback.gap_days,
+                "the gap since the last run exceeds 180 days"
+            );
+        }
+
+        let mut seen = Seen::default();
+        let mut pulled = Vec::with_capacity(EventList::ALL.len() + 1);
         for list in EventList::ALL {
-            let days = (list == EventList::RecentClosed).then_some(past_days);
+            let days = (list == EventList::RecentClosed).then_some(lookback.past_days);
             let download = self
                 .api
                 .download(list, days, &self.tokens, request.deadline)
                 .await?;
-            pulled.push(self.flatten(download)?);
+            pulled.push(self.flatten(download, &ledger, &mut seen, false)?);
         }
 
+        let candidates = diff::vanish_candidates(baseline.as_ref(), &seen.observations);
+        if !candidates.is_empty() {
+            tracing::info!(
+                candidates = candidates.len(),
+                "pulling 180 days to reconcile events that left every list"
+            );
+            let list = EventList::RecentClosed;
+            let download = self
+                .api
+                .download(list, Some(MAX_PAST_DAYS), &self.tokens, request.deadline)
+                .await?;
+            pulled.push(self.flatten(download, &ledger, &mut seen, true)?);
+        }
+
+        let outcome = diff::diff(
+            baseline.as_ref(),
+            as_of,
+            &seen.observations,
+            &seen.reconciliation,
+        );
+        self.describe_vanished(&outcome.changes, baseline_date, &mut seen.descriptive)
+            .await?;
+        let kinds = changelog::count_kinds(&outcome.changes);
+        tracing::info!(
+            changes = outcome.changes.len(),
+            ledger_events = outcome.ledger.len(),
+            "compared with the baseline"
+        );
+
+        let detected_at = snapshot_time(Timestamp::now());
+        let context = RunContext {
+            run_id: &run_id,
+            change_date: as_of,
+            detected_at: &detected_at,
+            baseline_date,
+        };
         let mut written = Vec::new();
         for item in &pulled {
             written.push(
-                self.write(self.layout.raw_key(item.list, as_of), &item.raw)
+                self.write(self.layout.raw_key(item.name, as_of), item.raw.clone())
                     .await?,
             );
-            written.push(
-                self.write(self.layout.snapshot_key(item.list, as_of), &item.snapshot)
-                    .await?,
-            );
+            if let (Some(snapshot), Ok(list)) = (&item.snapshot, list_named(item.name)) {
+                let key = self.layout.snapshot_key(list, as_of);
+                written.push(self.write(key, snapshot.clone()).await?);
+            }
         }
-        let removed = self.remove_leftovers(as_of, &written).await?;
+        let mut lines = Vec::new();
+        changelog::write_changes(&outcome.changes, &seen.descriptive, &context, &mut lines);
+        written.push(
+            self.write_encoded(self.layout.changes_key(as_of), &lines)
+                .await?,
+        );
+        lines.clear();
+        write_ledger(&outcome.ledger, &mut lines);
+        written.push(
+            self.write_encoded(self.layout.state_key(as_of), &lines)
+                .await?,
+        );
+        let mut removed = self.remove_leftovers(as_of, &written).await?;
+        removed.extend(self.remove_incomplete(as_of, &completed).await?);
 
-        let lists = pulled
+        let lists: BTreeMap<&'static str, ListSummary> = pulled
             .iter()
-            .map(|item| (item.list.as_str(), list_summary(item)))
+            .map(|item| (item.name, list_summary(item)))
             .collect();
+        let events = |name: &str| lists.get(name).map_or(0, |l| l.events);
         let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        tracing::info!(objects = written.len(), duration_ms, "run finished");
+        let notes = changelog::quality_sentences(&lookback, &outcome.notes, &[]);
+        let mut manifest = Manifest {
+            run_id: run_id.clone(),
+            as_of,
+            baseline_date,
+            timezone: self.config.timezone_name.clone(),
+            started_at: snapshot_time(started_at),
+            finished_at: snapshot_time(Timestamp::now()),
+            duration_ms,
+            past_days_configured: configured,
+            past_days: lookback.past_days,
+            gap_days: lookback.gap_days,
+            gap_exceeds_window: lookback.gap_exceeds_window,
+            reconciliation_past_days: (!candidates.is_empty()).then_some(MAX_PAST_DAYS),
+            events_open: events("open"),
+            events_holding: events("holding"),
+            events_recent_closed: events("recent_closed"),
+            events_reconciliation: events(RECONCILIATION),
+            ledger_events: outcome.ledger.len() as u64,
+            notes: notes.clone(),
+            compression: compression_name(self.layout.compression()),
+            program_version: env!("CARGO_PKG_VERSION"),
+            ..Manifest::empty()
+        };
+        manifest.set_counts(&kinds, &outcome.notes);
+        written.push(
+            self.write(
+                self.layout.manifest_key(as_of),
+                Bytes::from(manifest.to_line()),
+            )
+            .await?,
+        );
+
+        tracing::info!(
+            objects = written.len(),
+            duration_ms,
+            changes = manifest.changes_total,
+            "run finished"
+        );
         Ok(Summary {
             run_id,
             as_of,
+            baseline_date,
             timezone: self.config.timezone_name.clone(),
-            past_days,
+            past_days: lookback.past_days,
             destination: self.config.destination.to_string(),
             lists,
+            changes: kinds,
+            reconciliation_pulled: !candidates.is_empty(),
+            ledger_events: outcome.ledger.len() as u64,
+            notes,
             objects_written: written,
             objects_removed: removed,
             duration_ms,
@@ -184,57 +337,152 @@ impl Syncer {
         }
     }
 
-    /// Checks one response and turns it into its raw file and its snapshot file.
-    fn flatten(&self, download: Download) -> Result<Pulled, SyncError> {
+    /// Checks one response, turns it into its raw and snapshot files, and records what the
+    /// diff needs: an observation per result, and the descriptive fields of every event whose
+    /// state differs from its ledger entry (only those can change).
+    fn flatten(
+        &self,
+        download: Download,
+        ledger: &[LedgerEntry],
+        seen: &mut Seen,
+        reconciliation: bool,
+    ) -> Result<Pulled, SyncError> {
         let list = download.list;
-        let snapshot_at = download
-            .pulled_at
-            .strftime("%Y-%m-%d %H:%M:%S%.3f")
-            .to_string();
+        let snapshot_at = snapshot_time(download.pulled_at);
         let compression = self.layout.compression();
         let mut snapshot = Encoder::new(compression);
         let mut line = Vec::with_capacity(1024);
+        let observations = if reconciliation {
+            &mut seen.reconciliation
+        } else {
+            &mut seen.observations
+        };
+        let descriptive = &mut seen.descriptive;
         let events = response::parse(&download.body, list, &mut |event| {
-            line.clear();
-            event.write_snapshot_line(&snapshot_at, &mut line);
-            snapshot.write(&line);
+            let observation = Observation {
+                event_id: event.event_id,
+                list,
+                is_closed: event.is_closed,
+                close_date: event.close_date,
+            };
+            let known = ledger
+                .binary_search_by_key(&event.event_id, |entry| entry.event_id)
+                .ok()
+                .map(|i| &ledger[i]);
+            if known.is_none_or(|entry| {
+                entry.status != event.status || entry.close_date != event.close_date
+            }) {
+                descriptive.insert(event.event_id, event.descriptive());
+            }
+            observations.push(observation);
+            if !reconciliation {
+                line.clear();
+                event.write_snapshot_line(&snapshot_at, &mut line);
+                snapshot.write(&line);
+            }
         })
         .map_err(|source| SyncError::InvalidResponse { list, source })?;
-        tracing::info!(%list, events, "checked");
+
+        let name = if reconciliation {
+            RECONCILIATION
+        } else {
+            list.as_str()
+        };
+        tracing::info!(pull = name, events, "checked");
         Ok(Pulled {
-            list,
-            raw: encode(compression, &download.body),
-            snapshot: snapshot.finish(),
+            name,
+            raw: Bytes::from(encode(compression, &download.body)),
+            snapshot: (!reconciliation).then(|| Bytes::from(snapshot.finish())),
             download,
             events,
         })
     }
 
-    async fn write(&self, key: String, bytes: &[u8]) -> Result<String, SyncError> {
-        self.store.put(&key, Bytes::copy_from_slice(bytes)).await?;
+    /// Vanished events are in no list today: their newest record is in the baseline's
+    /// snapshots, read back only on days that have such events.
+    async fn describe_vanished(
+        &self,
+        changes: &[Change],
+        baseline_date: Option<Date>,
+        descriptive: &mut HashMap<i64, Descriptive>,
+    ) -> Result<(), SyncError> {
+        let ids: BTreeSet<i64> = changes
+            .iter()
+            .filter(|change| change.kind == ChangeKind::Vanished)
+            .map(|change| change.event_id)
+            .collect();
+        let Some(date) = baseline_date.filter(|_| !ids.is_empty()) else {
+            return Ok(());
+        };
+        for list in [EventList::Open, EventList::Holding] {
+            let partition = self.layout.snapshot_partition(list, date);
+            if let Some(lines) = history::read_partition(&self.store, &partition).await? {
+                history::descriptive_in(&lines, &ids, descriptive);
+            }
+        }
+        Ok(())
+    }
+
+    async fn write(&self, key: String, bytes: Bytes) -> Result<String, SyncError> {
+        self.store.put(&key, bytes).await?;
         Ok(key)
     }
 
-    /// Deletes objects in this date's partitions that this run did not write (for example
-    /// files of the other compression from an earlier run for the same date).
+    async fn write_encoded(&self, key: String, plain: &[u8]) -> Result<String, SyncError> {
+        let bytes = Bytes::from(encode(self.layout.compression(), plain));
+        self.write(key, bytes).await
+    }
+
+    /// Deletes objects in this date's folders that this run did not write (for example files
+    /// of the other compression, or a reconciliation response an earlier run for the same
+    /// date pulled and this one did not need).
     async fn remove_leftovers(
         &self,
         as_of: Date,
         written: &[String],
     ) -> Result<Vec<String>, SyncError> {
         let keep: BTreeSet<&str> = written.iter().map(String::as_str).collect();
-        let mut removed = Vec::new();
+        let mut partitions = vec![
+            self.layout.raw_partition(RECONCILIATION, as_of),
+            self.layout.changes_partition(as_of),
+            self.layout.state_partition(as_of),
+        ];
         for list in EventList::ALL {
-            for partition in [
-                self.layout.raw_partition(list, as_of),
-                self.layout.snapshot_partition(list, as_of),
-            ] {
-                for key in self.store.list(&partition).await? {
-                    if !keep.contains(key.as_str()) {
-                        self.store.delete(&key).await?;
-                        tracing::info!(%key, "removed an object an earlier run left");
-                        removed.push(key);
-                    }
+            partitions.push(self.layout.raw_partition(list.as_str(), as_of));
+            partitions.push(self.layout.snapshot_partition(list, as_of));
+        }
+        let mut removed = Vec::new();
+        for partition in partitions {
+            for key in self.store.list(&partition).await? {
+                if !keep.contains(key.as_str()) {
+                    self.store.delete(&key).await?;
+                    tracing::info!(%key, "removed an object an earlier run left");
+                    removed.push(key);
+                }
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Deletes the change log and ledger of dates whose run never completed (no manifest):
+    /// they were computed against a baseline that later runs no longer use, and would
+    /// otherwise repeat changes in the change log.
+    async fn remove_incomplete(
+        &self,
+        as_of: Date,
+        completed: &BTreeSet<Date>,
+    ) -> Result<Vec<String>, SyncError> {
+        let mut removed = Vec::new();
+        for (root, marker) in [
+            (self.layout.changes_root(), "change_date="),
+            (self.layout.state_root(), "state_date="),
+        ] {
+            for key in self.store.list(&root).await? {
+                let date = crate::layout::partition_date(&key, &root, marker);
+                if let Some(date) = date.filter(|d| *d != as_of && !completed.contains(d)) {
+                    self.store.delete(&key).await?;
+                    tracing::warn!(%key, %date, "removed the output of a run that did not complete");
+                    removed.push(key);
                 }
             }
         }
@@ -242,15 +490,30 @@ impl Syncer {
     }
 }
 
+fn list_named(name: &str) -> Result<EventList, ()> {
+    EventList::ALL
+        .into_iter()
+        .find(|list| list.as_str() == name)
+        .ok_or(())
+}
+
+fn compression_name(compression: Compression) -> &'static str {
+    match compression {
+        Compression::Gzip => "gzip",
+        Compression::None => "none",
+    }
+}
+
+/// UTC, `yyyy-MM-dd HH:mm:ss.SSS`: the timestamp format Athena's Hive JSON SerDe reads.
+pub fn snapshot_time(at: Timestamp) -> String {
+    at.strftime("%Y-%m-%d %H:%M:%S%.3f").to_string()
+}
+
 fn list_summary(item: &Pulled) -> ListSummary {
     ListSummary {
         events: item.events,
         response_bytes: item.download.body.len(),
         attempts: item.download.attempts,
-        pulled_at: item
-            .download
-            .pulled_at
-            .strftime("%Y-%m-%d %H:%M:%S%.3f")
-            .to_string(),
+        pulled_at: snapshot_time(item.download.pulled_at),
     }
 }

@@ -155,7 +155,7 @@ async fn the_lambda_answers_each_sample_event_with_a_summary() {
         assert_eq!(summary["past_days"], past_days, "{file}");
         assert_eq!(
             summary["objects_written"].as_array().unwrap().len(),
-            6,
+            9,
             "{file}"
         );
         let recent = sim
@@ -169,7 +169,7 @@ async fn the_lambda_answers_each_sample_event_with_a_summary() {
     }
     assert_eq!(
         moto.objects(&bucket).await.len(),
-        6,
+        9,
         "reruns for the same date overwrite"
     );
 

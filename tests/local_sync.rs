@@ -38,12 +38,17 @@ async fn three_pulls_land_at_the_documented_keys_with_raw_bytes_kept() {
                 format!("snapshots/event_type={list}/snapshot_date={DAY}/events.jsonl.gz"),
             ]
         })
+        .chain([
+            format!("changes/change_date={DAY}/changes.jsonl.gz"),
+            format!("state/state_date={DAY}/ledger.jsonl.gz"),
+            format!("runs/run_date={DAY}/manifest.json"),
+        ])
         .collect();
     let mut expected_sorted = expected.clone();
     expected_sorted.sort();
     assert_eq!(files.keys().cloned().collect::<Vec<_>>(), expected_sorted);
     assert_eq!(summary["as_of"], DAY);
-    assert_eq!(summary["objects_written"].as_array().unwrap().len(), 6);
+    assert_eq!(summary["objects_written"].as_array().unwrap().len(), 9);
 
     let requests = sim.requests().await;
     assert_eq!(requests.len(), 3);
@@ -165,13 +170,13 @@ async fn rerun_for_same_date_overwrites_without_duplicates() {
         &env,
     ));
     let third = tree(dir.path());
-    assert_eq!(third.len(), 6);
+    assert_eq!(third.len(), 9);
     assert!(
         third.keys().all(|key| !key.ends_with(".gz")),
         "{:?}",
         third.keys()
     );
-    assert_eq!(summary["objects_removed"].as_array().unwrap().len(), 6);
+    assert_eq!(summary["objects_removed"].as_array().unwrap().len(), 8);
 }
 
 #[tokio::test]
@@ -317,7 +322,7 @@ async fn transient_api_failures_are_retried() {
     for list in ["open", "holding", "recent_closed"] {
         assert_eq!(summary["lists"][list]["attempts"], 2, "{list}");
     }
-    assert_eq!(tree(dir.path()).len(), 6);
+    assert_eq!(tree(dir.path()).len(), 9);
 }
 
 #[tokio::test]

@@ -29,20 +29,30 @@ async fn s3_run_with_secret_writes_exactly_the_documented_objects() {
     assert!(!text(&output.stderr).contains(TOKEN));
 
     let objects = moto.objects(&bucket).await;
-    let mut expected = Vec::new();
+    let mut expected = vec![format!(
+        "lake/plantrak/changes/change_date={DAY}/changes.jsonl.gz"
+    )];
     for list in ["holding", "open", "recent_closed"] {
         expected.push(format!(
             "lake/plantrak/raw/event_type={list}/snapshot_date={DAY}/response.json.gz"
         ));
     }
+    expected.push(format!("lake/plantrak/runs/run_date={DAY}/manifest.json"));
     for list in ["holding", "open", "recent_closed"] {
         expected.push(format!(
             "lake/plantrak/snapshots/event_type={list}/snapshot_date={DAY}/events.jsonl.gz"
         ));
     }
+    expected.push(format!(
+        "lake/plantrak/state/state_date={DAY}/ledger.jsonl.gz"
+    ));
     assert_eq!(objects.keys().cloned().collect::<Vec<_>>(), expected);
     for (key, bytes) in &objects {
-        let plain = gunzip(bytes);
+        let plain = if key.ends_with(".gz") {
+            gunzip(bytes)
+        } else {
+            bytes.clone()
+        };
         assert!(!text(&plain).contains(TOKEN), "{key}");
         if key.contains("/snapshots/") {
             let list = key
@@ -70,7 +80,7 @@ async fn s3_run_with_secret_writes_exactly_the_documented_objects() {
         .s3
         .head_object()
         .bucket(&bucket)
-        .key(&expected[3])
+        .key(&expected[5])
         .send()
         .await
         .unwrap();
@@ -109,15 +119,29 @@ async fn local_and_s3_destinations_hold_the_same_tree_and_bytes() {
         in_s3.keys().collect::<Vec<_>>()
     );
     for (key, bytes) in &on_disk {
-        if key.starts_with("raw/") {
+        if key.starts_with("raw/") || key.starts_with("state/") {
             assert_eq!(bytes, &in_s3[key], "{key}: same bytes");
         } else {
-            // Two runs pull at two moments: everything but `snapshot_at` is the same.
+            // Two runs at two moments: all but run ids and times are the same.
             let strip = |b: &[u8]| -> Vec<_> {
-                lines(&gunzip(b))
+                let plain = if key.ends_with(".gz") {
+                    gunzip(b)
+                } else {
+                    b.to_vec()
+                };
+                lines(&plain)
                     .into_iter()
                     .map(|mut row| {
-                        row.remove("snapshot_at");
+                        for varying in [
+                            "snapshot_at",
+                            "detected_at",
+                            "run_id",
+                            "started_at",
+                            "finished_at",
+                            "duration_ms",
+                        ] {
+                            row.remove(varying);
+                        }
                         row
                     })
                     .collect()
