@@ -109,6 +109,8 @@ pub struct Manifest {
     pub events_recent_closed: u64,
     pub events_reconciliation: u64,
     pub ledger_events: u64,
+    /// Results set aside in the rejects file.
+    pub rejects_total: u64,
     pub changes_total: u64,
     pub changes_appeared: u64,
     pub changes_submitted: u64,
@@ -152,6 +154,7 @@ impl Manifest {
             events_recent_closed: 0,
             events_reconciliation: 0,
             ledger_events: 0,
+            rejects_total: 0,
             changes_total: 0,
             changes_appeared: 0,
             changes_submitted: 0,

@@ -53,7 +53,11 @@ pub async fn connect(config: Config) -> Result<Syncer, ApiError> {
         (Destination::S3 { .. }, None) => unreachable!("AWS configuration loaded above"),
     };
 
-    let api = ApiClient::new(config.api_url.clone(), RetryPolicy::default())?;
+    let policy = RetryPolicy {
+        base_delay: config.retry_base,
+        ..RetryPolicy::default()
+    };
+    let api = ApiClient::new(config.api_url.clone(), config.read_timeout, policy)?;
     let layout = Layout::new(prefix, config.compression);
     Ok(Syncer {
         config,

@@ -8,6 +8,7 @@
 use std::fmt;
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -34,6 +35,8 @@ pub mod var {
     pub const PAST_DAYS: &str = "PLANTRAK_PAST_DAYS";
     pub const TIMEZONE: &str = "PLANTRAK_TIMEZONE";
     pub const COMPRESSION: &str = "PLANTRAK_COMPRESSION";
+    pub const READ_TIMEOUT_SECS: &str = "PLANTRAK_READ_TIMEOUT_SECS";
+    pub const RETRY_BASE_MS: &str = "PLANTRAK_RETRY_BASE_MS";
 }
 
 /// Settings as given, before validation. `None` means unset (or set to the empty string).
@@ -47,6 +50,8 @@ pub struct RawSettings {
     pub past_days: Option<String>,
     pub timezone: Option<String>,
     pub compression: Option<String>,
+    pub read_timeout_secs: Option<String>,
+    pub retry_base_ms: Option<String>,
 }
 
 impl RawSettings {
@@ -62,6 +67,8 @@ impl RawSettings {
             past_days: get(var::PAST_DAYS),
             timezone: get(var::TIMEZONE),
             compression: get(var::COMPRESSION),
+            read_timeout_secs: get(var::READ_TIMEOUT_SECS),
+            retry_base_ms: get(var::RETRY_BASE_MS),
         }
     }
 }
@@ -121,6 +128,10 @@ pub struct Config {
     pub timezone: TimeZone,
     pub timezone_name: String,
     pub compression: Compression,
+    /// Longest silence allowed while waiting for response bytes.
+    pub read_timeout: Duration,
+    /// The first retry delay; later ones double, with jitter.
+    pub retry_base: Duration,
 }
 
 /// Everything wrong with the settings, one line per problem.
@@ -169,30 +180,63 @@ impl Config {
         let timezone_name = raw.timezone.clone().unwrap_or_else(|| "UTC".to_owned());
         let timezone = check(&mut problems, parse_timezone(&timezone_name));
         let compression = check(&mut problems, parse_compression(raw.compression.as_deref()));
+        let read_timeout = check(
+            &mut problems,
+            parse_bounded(
+                var::READ_TIMEOUT_SECS,
+                raw.read_timeout_secs.as_deref(),
+                60,
+                1..=300,
+                "seconds",
+            ),
+        )
+        .map(Duration::from_secs);
+        let retry_base = check(
+            &mut problems,
+            parse_bounded(
+                var::RETRY_BASE_MS,
+                raw.retry_base_ms.as_deref(),
+                1000,
+                10..=60_000,
+                "milliseconds",
+            ),
+        )
+        .map(Duration::from_millis);
 
-        match (
+        // Each value is `None` exactly when it added a problem.
+        let (
+            Some(api_url),
+            Some(token),
+            Some(destination),
+            Some(past_days),
+            Some(timezone),
+            Some(compression),
+            Some(read_timeout),
+            Some(retry_base),
+        ) = (
             api_url,
             token,
             destination,
             past_days,
             timezone,
             compression,
-        ) {
-            (Some(api_url), Some(token), Some(destination), Some(past_days), Some(tz), Some(c))
-                if problems.is_empty() =>
-            {
-                Ok(Config {
-                    api_url,
-                    token,
-                    destination,
-                    past_days,
-                    timezone: tz,
-                    timezone_name,
-                    compression: c,
-                })
-            }
-            _ => Err(ConfigError { problems }),
-        }
+            read_timeout,
+            retry_base,
+        )
+        else {
+            return Err(ConfigError { problems });
+        };
+        Ok(Config {
+            api_url,
+            token,
+            destination,
+            past_days,
+            timezone,
+            timezone_name,
+            compression,
+            read_timeout,
+            retry_base,
+        })
     }
 }
 
@@ -333,6 +377,26 @@ pub fn parse_past_days(source: &str, value: &str) -> Result<u16, String> {
     }
 }
 
+fn parse_bounded(
+    name: &str,
+    value: Option<&str>,
+    default: u64,
+    allowed: std::ops::RangeInclusive<u64>,
+    unit: &str,
+) -> Result<u64, String> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
+    match value.trim().parse::<u64>() {
+        Ok(number) if allowed.contains(&number) => Ok(number),
+        _ => Err(format!(
+            "`{name}` is `{value}`: expected a whole number of {unit} from {} to {}",
+            allowed.start(),
+            allowed.end()
+        )),
+    }
+}
+
 fn parse_timezone(name: &str) -> Result<TimeZone, String> {
     TimeZone::get(name).map_err(|_| {
         format!(
@@ -438,6 +502,23 @@ mod tests {
             "{message}"
         );
         assert!(message.contains("`PLANTRAK_COMPRESSION` is `zstd`: expected `gzip` or `none`"));
+    }
+
+    #[test]
+    fn timing_settings_have_bounds() {
+        let mut settings = raw();
+        settings.read_timeout_secs = Some("2".into());
+        settings.retry_base_ms = Some("50".into());
+        let config = Config::from_raw(&settings, Mode::Local).unwrap();
+        assert_eq!(config.read_timeout, Duration::from_secs(2));
+        assert_eq!(config.retry_base, Duration::from_millis(50));
+        settings.read_timeout_secs = Some("0".into());
+        settings.retry_base_ms = Some("5".into());
+        let message = problems(&settings);
+        assert!(message.contains(
+            "`PLANTRAK_READ_TIMEOUT_SECS` is `0`: expected a whole number of seconds from 1 to 300"
+        ));
+        assert!(message.contains("`PLANTRAK_RETRY_BASE_MS` is `5`"));
     }
 
     #[test]

@@ -124,8 +124,57 @@ pub enum RecordError {
     MissingEventId,
     #[error("result has a non-integer `event_id` `{0}`")]
     BadEventId(String),
-    #[error("result {event_id} has a `close_date` `{value}` that is not a YYYY-MM-DD date")]
-    BadCloseDate { event_id: i64, value: String },
+    #[error("result {event_id} has a `{field}` `{value}` that is not a YYYY-MM-DD date")]
+    BadDate {
+        event_id: i64,
+        field: &'static str,
+        value: String,
+    },
+}
+
+/// A result that is not a usable event, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejected {
+    pub error: RecordError,
+    /// The result as the API sent it.
+    pub record: Value,
+}
+
+impl Rejected {
+    /// The result's `event_id` when it is an integer, whatever else is wrong with it.
+    pub fn event_id(&self) -> Option<i64> {
+        self.record.get("event_id").and_then(Value::as_i64)
+    }
+}
+
+/// The identity and lifecycle fields of a result: its id, `is_closed` and `close_date`.
+fn check_fields(fields: &Map<String, Value>) -> Result<(i64, bool, Option<Date>), RecordError> {
+    let event_id = match fields.get("event_id") {
+        None | Some(Value::Null) => return Err(RecordError::MissingEventId),
+        Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64().unwrap_or_default(),
+        Some(other) => return Err(RecordError::BadEventId(other.to_string())),
+    };
+    let is_closed = fields
+        .get("is_closed")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let mut dates = [None, None];
+    for (slot, name) in dates.iter_mut().zip(["close_date", "due_date"]) {
+        *slot = match fields.get(name) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(text)) if text.is_empty() => None,
+            Some(value) => Some(parse_date(value).ok_or_else(|| {
+                RecordError::BadDate {
+                    event_id,
+                    field: name,
+                    value: value
+                        .as_str()
+                        .map_or_else(|| value.to_string(), str::to_owned),
+                }
+            })?),
+        };
+    }
+    Ok((event_id, is_closed, dates[0]))
 }
 
 /// An event as the API sent it, with its identity and status picked out.
@@ -139,31 +188,27 @@ pub struct Event {
 }
 
 impl Event {
-    /// Takes one element of `results`.
-    pub fn from_value(value: Value) -> Result<Event, RecordError> {
-        let Value::Object(fields) = value else {
-            return Err(RecordError::NotAnObject);
+    /// Takes one element of `results`; a result that cannot be an event comes back with
+    /// the reason, to be set aside.
+    pub fn from_value(value: Value) -> Result<Event, Rejected> {
+        let fields = match value {
+            Value::Object(fields) => fields,
+            other => {
+                return Err(Rejected {
+                    error: RecordError::NotAnObject,
+                    record: other,
+                });
+            }
         };
-        let event_id = match fields.get("event_id") {
-            None | Some(Value::Null) => return Err(RecordError::MissingEventId),
-            Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64().unwrap_or_default(),
-            Some(other) => return Err(RecordError::BadEventId(other.to_string())),
-        };
-        let is_closed = fields
-            .get("is_closed")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        let close_date = match fields.get("close_date") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(text)) if text.is_empty() => None,
-            Some(value) => Some(parse_date(value).ok_or_else(|| {
-                RecordError::BadCloseDate {
-                    event_id,
-                    value: value
-                        .as_str()
-                        .map_or_else(|| value.to_string(), str::to_owned),
-                }
-            })?),
+        let checked = check_fields(&fields);
+        let (event_id, is_closed, close_date) = match checked {
+            Ok(identity) => identity,
+            Err(error) => {
+                return Err(Rejected {
+                    error,
+                    record: Value::Object(fields),
+                });
+            }
         };
         let status = Status::from_fields(is_closed, close_date.map(|_| ""));
         Ok(Event {
@@ -309,26 +354,43 @@ mod tests {
 
     #[test]
     fn event_id_must_be_an_integer() {
+        let error = |value: Value| Event::from_value(value).unwrap_err().error;
+        assert_eq!(error(json!({})), RecordError::MissingEventId);
         assert_eq!(
-            Event::from_value(json!({})).unwrap_err(),
-            RecordError::MissingEventId
-        );
-        assert_eq!(
-            Event::from_value(json!({"event_id": "12"})).unwrap_err(),
+            error(json!({"event_id": "12"})),
             RecordError::BadEventId("\"12\"".into())
         );
         assert!(matches!(
-            Event::from_value(json!({"event_id": 1.5})),
-            Err(RecordError::BadEventId(_))
+            error(json!({"event_id": 1.5})),
+            RecordError::BadEventId(_)
         ));
-        assert_eq!(
-            Event::from_value(json!([1])).unwrap_err(),
-            RecordError::NotAnObject
-        );
+        assert_eq!(error(json!([1])), RecordError::NotAnObject);
         assert_eq!(
             Event::from_value(json!({"event_id": 7})).unwrap().event_id,
             7
         );
+        let rejected = Event::from_value(json!({"event_id": "12", "x": 1})).unwrap_err();
+        assert_eq!(
+            rejected.record,
+            json!({"event_id": "12", "x": 1}),
+            "the record is kept"
+        );
+        assert_eq!(rejected.event_id(), None);
+    }
+
+    #[test]
+    fn dates_must_be_calendar_dates() {
+        let event = Event::from_value(json!({"event_id": 7, "close_date": "2026-11-30"})).unwrap();
+        assert_eq!(event.close_date, Some(jiff::civil::date(2026, 11, 30)));
+        for bad in [json!("2026-02-30"), json!("30/11/2026"), json!(20261130)] {
+            for field in ["close_date", "due_date"] {
+                let rejected = Event::from_value(json!({"event_id": 7, field: bad})).unwrap_err();
+                let named =
+                    matches!(rejected.error, RecordError::BadDate { field: f, .. } if f == field);
+                assert!(named, "{}", rejected.error);
+                assert_eq!(rejected.event_id(), Some(7));
+            }
+        }
     }
 
     #[test]

@@ -8,9 +8,12 @@
 //! {prefix}/changes/change_date=YYYY-MM-DD/changes.jsonl[.gz]
 //! {prefix}/state/state_date=YYYY-MM-DD/ledger.jsonl[.gz]
 //! {prefix}/runs/run_date=YYYY-MM-DD/manifest.json
+//! {prefix}/rejects/reject_date=YYYY-MM-DD/rejects.jsonl[.gz]
+//! {prefix}/locks/run.lock
 //! ```
 //!
-//! The reconciliation response exists only on days when it was pulled.
+//! The reconciliation response exists only on days when it was pulled, the rejects file only
+//! on days with results set aside, and the lock only while a run is under way.
 
 use jiff::civil::Date;
 
@@ -86,6 +89,25 @@ impl Layout {
             self.state_partition(date),
             self.compression.suffix()
         )
+    }
+
+    /// The folder of one date's results set aside (ends with `/`).
+    pub fn rejects_partition(&self, date: Date) -> String {
+        self.join(&format!("rejects/reject_date={date}/"))
+    }
+
+    /// Results that could not be taken as events, with the reason; written only when any.
+    pub fn rejects_key(&self, date: Date) -> String {
+        format!(
+            "{}rejects.jsonl{}",
+            self.rejects_partition(date),
+            self.compression.suffix()
+        )
+    }
+
+    /// The lock that keeps runs on this destination one at a time.
+    pub fn lock_key(&self) -> String {
+        self.join("locks/run.lock")
     }
 
     /// Where every run's manifest lives (ends with `/`).

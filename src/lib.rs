@@ -7,11 +7,12 @@
 //! - [`config`] reads the settings once into a validated [`config::Config`];
 //! - [`secret`] hands out the API token (Secrets Manager, cached, read again after a 401);
 //! - [`api`] downloads each list with retries and checks and parses the response;
+//! - [`pull`] turns one response into files, observations and rejects;
 //! - [`event`] knows an event's lifecycle status and its snapshot line;
 //! - [`diff`] compares today's pulls with the last [`ledger`] (pure, no I/O);
 //! - [`layout`] names every object of the output; [`encode`] gzips it;
 //! - [`changelog`] writes change lines and the run manifest; [`history`] reads earlier runs;
-//! - [`store`] writes to S3 or a local directory;
+//! - [`store`] writes to S3 or a local directory; [`lock`] keeps runs one at a time;
 //! - [`clients`] builds the clients once at start-up;
 //! - [`sync`] is one run, step by step; [`lambda`] is the Lambda entry around it;
 //! - [`telemetry`] sets up structured logs.
@@ -27,6 +28,8 @@ pub mod history;
 pub mod lambda;
 pub mod layout;
 pub mod ledger;
+pub mod lock;
+pub mod pull;
 pub mod secret;
 pub mod store;
 pub mod sync;

@@ -23,6 +23,8 @@ Environment variables (a flag overrides its variable; an empty variable counts a
   PLANTRAK_PAST_DAYS      recently-closed window in days, 1 to 180 [default: 3]
   PLANTRAK_TIMEZONE       IANA time zone that decides the run's date [default: UTC]
   PLANTRAK_COMPRESSION    gzip or none [default: gzip]
+  PLANTRAK_READ_TIMEOUT_SECS  longest silence while a response arrives, 1 to 300 [default: 60]
+  PLANTRAK_RETRY_BASE_MS  first retry delay, doubling after, 10 to 60000 [default: 1000]
   PLANTRAK_LOG_FORMAT     json for JSON log lines on stderr
   RUST_LOG                log filter, such as `info` or `plantrak_sync=debug`
 AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL and credentials work as the AWS SDK defines them.";
@@ -83,6 +85,7 @@ impl RunArgs {
             past_days: given(&self.past_days),
             timezone: given(&self.timezone),
             compression: given(&self.compression),
+            ..RawSettings::from_env()
         }
     }
 }

@@ -16,16 +16,18 @@ use jiff::civil::Date;
 use jiff::{Timestamp, ZonedDateTime};
 use serde::Serialize;
 
-use crate::api::response::{self, ResponseError};
-use crate::api::{ApiClient, ApiError, Download, EventList};
+use crate::api::response::ResponseError;
+use crate::api::{ApiClient, ApiError, EventList};
 use crate::changelog::{self, Manifest, RunContext};
 use crate::config::{Compression, Config, ConfigError};
-use crate::diff::{self, Baseline, Change, ChangeKind, MAX_PAST_DAYS, Observation};
-use crate::encode::{Encoder, encode};
+use crate::diff::{self, Baseline, Change, ChangeKind, MAX_PAST_DAYS};
+use crate::encode::encode;
 use crate::event::Descriptive;
 use crate::history;
 use crate::layout::{Layout, RECONCILIATION};
-use crate::ledger::{LedgerEntry, write_ledger};
+use crate::ledger::write_ledger;
+use crate::lock::RunLock;
+use crate::pull::{Pulled, Purpose, Seen, flatten};
 use crate::secret::TokenSource;
 use crate::store::{Store, StoreError};
 
@@ -64,6 +66,8 @@ pub struct Summary {
     /// Whether the extra 180-day recently-closed pull was made.
     pub reconciliation_pulled: bool,
     pub ledger_events: u64,
+    /// Results set aside in the rejects file.
+    pub rejects: u64,
     /// Data-quality notes, as in the manifest.
     pub notes: Option<String>,
     pub objects_written: Vec<String>,
@@ -100,6 +104,11 @@ pub enum SyncError {
     OutOfOrder { as_of: Date, newest: Date },
     #[error("the stored state at `{location}` cannot be read: {cause}")]
     CorruptState { location: String, cause: String },
+    #[error("another run (`{run_id}`) holds the destination's lock until {expires_at}")]
+    RunInProgress {
+        run_id: String,
+        expires_at: Timestamp,
+    },
 }
 
 impl SyncError {
@@ -121,28 +130,9 @@ impl SyncError {
             SyncError::Store(_) => "StorageError",
             SyncError::OutOfOrder { .. } => "RunOutOfOrder",
             SyncError::CorruptState { .. } => "CorruptState",
+            SyncError::RunInProgress { .. } => "RunInProgress",
         }
     }
-}
-
-/// One pull, checked and ready to write.
-struct Pulled {
-    /// The `event_type` folder: a list, or the reconciliation pull.
-    name: &'static str,
-    download: Download,
-    events: u64,
-    raw: Bytes,
-    /// `None` for the reconciliation pull, which has no snapshot of its own.
-    snapshot: Option<Bytes>,
-}
-
-/// What the pulls tell the diff.
-#[derive(Default)]
-struct Seen {
-    observations: Vec<Observation>,
-    reconciliation: Vec<Observation>,
-    /// Descriptive fields of every event whose state differs from the baseline.
-    descriptive: HashMap<i64, Descriptive>,
 }
 
 impl Syncer {
@@ -151,15 +141,33 @@ impl Syncer {
         ZonedDateTime::new(Timestamp::now(), self.config.timezone.clone()).date()
     }
 
-    /// Does one run.
+    /// Does one run, holding the destination's lock throughout.
     pub async fn run(&self, request: RunRequest) -> Result<Summary, SyncError> {
-        let started = Instant::now();
-        let started_at = Timestamp::now();
         let run_id = uuid::Uuid::new_v4().to_string();
         let as_of = self.check_as_of(request.as_of)?;
-        let configured = request.past_days.unwrap_or(self.config.past_days);
         let span = tracing::info_span!("run", %run_id, %as_of);
         let _entered = span.enter();
+
+        let deadline = request.deadline.map(|end| {
+            let left = end.saturating_duration_since(Instant::now());
+            Timestamp::now() + jiff::SignedDuration::try_from(left).unwrap_or_default()
+        });
+        let lock = RunLock::acquire(&self.store, self.layout.lock_key(), &run_id, deadline).await?;
+        let result = self.run_locked(&run_id, as_of, &request).await;
+        lock.release(&self.store).await;
+        result
+    }
+
+    async fn run_locked(
+        &self,
+        run_id: &str,
+        as_of: Date,
+        request: &RunRequest,
+    ) -> Result<Summary, SyncError> {
+        let started = Instant::now();
+        let started_at = Timestamp::now();
+        let run_id = run_id.to_owned();
+        let configured = request.past_days.unwrap_or(self.config.past_days);
 
         let completed = history::completed_runs(&self.store, &self.layout).await?;
         let baseline_date = history::baseline_for(&completed, as_of)?;
@@ -185,6 +193,7 @@ impl Syncer {
             );
         }
 
+        let compression = self.layout.compression();
         let mut seen = Seen::default();
         let mut pulled = Vec::with_capacity(EventList::ALL.len() + 1);
         for list in EventList::ALL {
@@ -193,7 +202,14 @@ impl Syncer {
                 .api
                 .download(list, days, &self.tokens, request.deadline)
                 .await?;
-            pulled.push(self.flatten(download, &ledger, &mut seen, false)?);
+            pulled.push(flatten(
+                download,
+                Purpose::List,
+                compression,
+                &ledger,
+                &mut seen,
+                &run_id,
+            )?);
         }
 
         let candidates = diff::vanish_candidates(baseline.as_ref(), &seen.observations);
@@ -207,7 +223,14 @@ impl Syncer {
                 .api
                 .download(list, Some(MAX_PAST_DAYS), &self.tokens, request.deadline)
                 .await?;
-            pulled.push(self.flatten(download, &ledger, &mut seen, true)?);
+            pulled.push(flatten(
+                download,
+                Purpose::Reconciliation,
+                compression,
+                &ledger,
+                &mut seen,
+                &run_id,
+            )?);
         }
 
         let outcome = diff::diff(
@@ -255,6 +278,13 @@ impl Syncer {
             self.write_encoded(self.layout.state_key(as_of), &lines)
                 .await?,
         );
+        if seen.reject_count > 0 {
+            tracing::warn!(rejects = seen.reject_count, "results were set aside");
+            written.push(
+                self.write_encoded(self.layout.rejects_key(as_of), &seen.rejects)
+                    .await?,
+            );
+        }
         let mut removed = self.remove_leftovers(as_of, &written).await?;
         removed.extend(self.remove_incomplete(as_of, &completed).await?);
 
@@ -263,6 +293,7 @@ impl Syncer {
             .map(|item| (item.name, list_summary(item)))
             .collect();
         let events = |name: &str| lists.get(name).map_or(0, |l| l.events);
+        let rejects = seen.reject_count;
         let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let notes = changelog::quality_sentences(&lookback, &outcome.notes, &[]);
         let mut manifest = Manifest {
@@ -283,6 +314,7 @@ impl Syncer {
             events_recent_closed: events("recent_closed"),
             events_reconciliation: events(RECONCILIATION),
             ledger_events: outcome.ledger.len() as u64,
+            rejects_total: rejects,
             notes: notes.clone(),
             compression: compression_name(self.layout.compression()),
             program_version: env!("CARGO_PKG_VERSION"),
@@ -314,6 +346,7 @@ impl Syncer {
             changes: kinds,
             reconciliation_pulled: !candidates.is_empty(),
             ledger_events: outcome.ledger.len() as u64,
+            rejects,
             notes,
             objects_written: written,
             objects_removed: removed,
@@ -335,67 +368,6 @@ impl Syncer {
             }
             .into()),
         }
-    }
-
-    /// Checks one response, turns it into its raw and snapshot files, and records what the
-    /// diff needs: an observation per result, and the descriptive fields of every event whose
-    /// state differs from its ledger entry (only those can change).
-    fn flatten(
-        &self,
-        download: Download,
-        ledger: &[LedgerEntry],
-        seen: &mut Seen,
-        reconciliation: bool,
-    ) -> Result<Pulled, SyncError> {
-        let list = download.list;
-        let snapshot_at = snapshot_time(download.pulled_at);
-        let compression = self.layout.compression();
-        let mut snapshot = Encoder::new(compression);
-        let mut line = Vec::with_capacity(1024);
-        let observations = if reconciliation {
-            &mut seen.reconciliation
-        } else {
-            &mut seen.observations
-        };
-        let descriptive = &mut seen.descriptive;
-        let events = response::parse(&download.body, list, &mut |event| {
-            let observation = Observation {
-                event_id: event.event_id,
-                list,
-                is_closed: event.is_closed,
-                close_date: event.close_date,
-            };
-            let known = ledger
-                .binary_search_by_key(&event.event_id, |entry| entry.event_id)
-                .ok()
-                .map(|i| &ledger[i]);
-            if known.is_none_or(|entry| {
-                entry.status != event.status || entry.close_date != event.close_date
-            }) {
-                descriptive.insert(event.event_id, event.descriptive());
-            }
-            observations.push(observation);
-            if !reconciliation {
-                line.clear();
-                event.write_snapshot_line(&snapshot_at, &mut line);
-                snapshot.write(&line);
-            }
-        })
-        .map_err(|source| SyncError::InvalidResponse { list, source })?;
-
-        let name = if reconciliation {
-            RECONCILIATION
-        } else {
-            list.as_str()
-        };
-        tracing::info!(pull = name, events, "checked");
-        Ok(Pulled {
-            name,
-            raw: Bytes::from(encode(compression, &download.body)),
-            snapshot: (!reconciliation).then(|| Bytes::from(snapshot.finish())),
-            download,
-            events,
-        })
     }
 
     /// Vanished events are in no list today: their newest record is in the baseline's
@@ -444,6 +416,7 @@ impl Syncer {
         let keep: BTreeSet<&str> = written.iter().map(String::as_str).collect();
         let mut partitions = vec![
             self.layout.raw_partition(RECONCILIATION, as_of),
+            self.layout.rejects_partition(as_of),
             self.layout.changes_partition(as_of),
             self.layout.state_partition(as_of),
         ];
@@ -511,7 +484,7 @@ pub fn snapshot_time(at: Timestamp) -> String {
 
 fn list_summary(item: &Pulled) -> ListSummary {
     ListSummary {
-        events: item.events,
+        events: item.results,
         response_bytes: item.download.body.len(),
         attempts: item.download.attempts,
         pulled_at: snapshot_time(item.download.pulled_at),

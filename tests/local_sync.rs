@@ -298,8 +298,8 @@ async fn a_response_that_fails_its_checks_writes_nothing() {
     );
     assert!(stderr.contains("error_type: InvalidResponse"));
     assert!(
-        !dir.path().join("lake").exists(),
-        "nothing is written when a pull fails"
+        tree(dir.path()).is_empty(),
+        "nothing is written when a pull fails (the lock is released)"
     );
 }
 

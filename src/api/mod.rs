@@ -19,8 +19,6 @@ use retry::{Failure, Next, RetryPolicy, Schedule, StopReason};
 
 /// Time allowed to open a connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Longest silence allowed while waiting for response bytes.
-const READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// One list's response, as received.
 #[derive(Debug)]
@@ -73,11 +71,12 @@ pub struct ApiClient {
 }
 
 impl ApiClient {
-    pub fn new(url: Url, policy: RetryPolicy) -> Result<Self, ApiError> {
+    /// A client for `url`; `read_timeout` bounds each silence while a response arrives.
+    pub fn new(url: Url, read_timeout: Duration, policy: RetryPolicy) -> Result<Self, ApiError> {
         let http = reqwest::Client::builder()
             .user_agent(concat!("plantrak-sync/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(CONNECT_TIMEOUT)
-            .read_timeout(READ_TIMEOUT)
+            .read_timeout(read_timeout)
             .https_only(url.scheme() == "https")
             .build()
             .map_err(|err| ApiError::Client(err.to_string()))?;

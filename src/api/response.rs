@@ -2,15 +2,17 @@
 //!
 //! The body is walked once with serde, handing each result to a callback as soon as it is
 //! parsed, so the whole list never has to exist as one in-memory tree. A response that
-//! contradicts itself (wrong `type`, `count` different from the results, a result without an
-//! integer `event_id`) is an error, not data.
+//! contradicts itself (wrong `type`, `count` different from the results, not one JSON object)
+//! is an error, not data. A single result that cannot be an event (no integer `event_id`, a
+//! malformed date) does not fail the response: it reaches the callback as [`Rejected`], to be
+//! set aside.
 
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use crate::event::{Event, EventList, RecordError};
+use crate::event::{Event, EventList, Rejected};
 
 /// Why a response body was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,36 +27,24 @@ pub enum ResponseError {
     BadCount(String),
     #[error("response `count` is {count} but it holds {results} results")]
     CountMismatch { count: u64, results: u64 },
-    #[error("result {index} is rejected: {error}")]
-    BadRecord { index: u64, error: RecordError },
     #[error(
         "response is paginated (`next` is `{0}`), which the API documentation does not describe"
     )]
     Paginated(String),
 }
 
-/// Parses `body` as the response to `list`, calling `on_event` for each result in order.
-/// Returns the number of results.
-pub fn parse(
-    body: &[u8],
-    list: EventList,
-    on_event: &mut dyn FnMut(Event),
-) -> Result<u64, ResponseError> {
-    let mut failure = None;
+/// A callback for each result, in order: the event, or the rejected result with its index.
+pub type OnResult<'a> = &'a mut dyn FnMut(Result<Event, (u64, Rejected)>);
+
+/// Parses `body` as the response to `list`, calling `on_result` for each result in order.
+/// Returns the number of results, rejected ones included.
+pub fn parse(body: &[u8], list: EventList, on_result: OnResult<'_>) -> Result<u64, ResponseError> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let parsed = TopSeed {
-        on_event,
-        failure: &mut failure,
-    }
-    .deserialize(&mut deserializer);
-    let top = match (parsed, failure) {
-        (_, Some(record_failure)) => return Err(record_failure),
-        (Err(err), None) => return Err(ResponseError::InvalidJson(err.to_string())),
-        (Ok(top), None) => top,
-    };
-    deserializer
-        .end()
-        .map_err(|err| ResponseError::InvalidJson(err.to_string()))?;
+    let invalid = |err: serde_json::Error| ResponseError::InvalidJson(err.to_string());
+    let top = TopSeed { on_result }
+        .deserialize(&mut deserializer)
+        .map_err(invalid)?;
+    deserializer.end().map_err(invalid)?;
 
     let results = top.results.ok_or(ResponseError::Missing("results"))?;
     match top.kind {
@@ -93,12 +83,11 @@ struct Top {
     next: Option<Value>,
 }
 
-struct TopSeed<'a, 'f> {
-    on_event: &'a mut dyn FnMut(Event),
-    failure: &'f mut Option<ResponseError>,
+struct TopSeed<'a> {
+    on_result: OnResult<'a>,
 }
 
-impl<'de> DeserializeSeed<'de> for TopSeed<'_, '_> {
+impl<'de> DeserializeSeed<'de> for TopSeed<'_> {
     type Value = Top;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Top, D::Error> {
@@ -106,7 +95,7 @@ impl<'de> DeserializeSeed<'de> for TopSeed<'_, '_> {
     }
 }
 
-impl<'de> Visitor<'de> for TopSeed<'_, '_> {
+impl<'de> Visitor<'de> for TopSeed<'_> {
     type Value = Top;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -122,8 +111,7 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
                 "next" => top.next = Some(map.next_value()?),
                 "results" if top.results.is_none() => {
                     let seed = ResultsSeed {
-                        on_event: self.on_event,
-                        failure: self.failure,
+                        on_result: &mut *self.on_result,
                     };
                     top.results = Some(map.next_value_seed(seed)?);
                 }
@@ -136,12 +124,11 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
     }
 }
 
-struct ResultsSeed<'a, 'f> {
-    on_event: &'a mut dyn FnMut(Event),
-    failure: &'f mut Option<ResponseError>,
+struct ResultsSeed<'a> {
+    on_result: &'a mut dyn FnMut(Result<Event, (u64, Rejected)>),
 }
 
-impl<'de> DeserializeSeed<'de> for ResultsSeed<'_, '_> {
+impl<'de> DeserializeSeed<'de> for ResultsSeed<'_> {
     type Value = u64;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<u64, D::Error> {
@@ -149,7 +136,7 @@ impl<'de> DeserializeSeed<'de> for ResultsSeed<'_, '_> {
     }
 }
 
-impl<'de> Visitor<'de> for ResultsSeed<'_, '_> {
+impl<'de> Visitor<'de> for ResultsSeed<'_> {
     type Value = u64;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -159,13 +146,7 @@ impl<'de> Visitor<'de> for ResultsSeed<'_, '_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<u64, A::Error> {
         let mut index = 0;
         while let Some(value) = seq.next_element::<Value>()? {
-            match Event::from_value(value) {
-                Ok(event) => (self.on_event)(event),
-                Err(error) => {
-                    *self.failure = Some(ResponseError::BadRecord { index, error });
-                    return Err(de::Error::custom("rejected result"));
-                }
-            }
+            (self.on_result)(Event::from_value(value).map_err(|rejected| (index, rejected)));
             index += 1;
         }
         Ok(index)
@@ -180,7 +161,10 @@ mod tests {
 
     fn ids(body: &str, list: EventList) -> Result<Vec<i64>, ResponseError> {
         let mut ids = Vec::new();
-        parse(body.as_bytes(), list, &mut |event| ids.push(event.event_id))?;
+        parse(body.as_bytes(), list, &mut |result| match result {
+            Ok(event) => ids.push(event.event_id),
+            Err((index, _)) => ids.push(-1 - index as i64),
+        })?;
         Ok(ids)
     }
 
@@ -188,7 +172,7 @@ mod tests {
     fn vendor_example_response_parses() {
         let mut events = Vec::new();
         let count = parse(VENDOR_EXAMPLE.as_bytes(), EventList::Open, &mut |e| {
-            events.push(e)
+            events.push(e.unwrap())
         });
         assert_eq!(count, Ok(1));
         assert_eq!(events[0].event_id, 244822);
@@ -234,15 +218,20 @@ mod tests {
     }
 
     #[test]
-    fn a_result_without_integer_event_id_fails_the_response() {
-        let body = r#"{"count":2,"results":[{"event_id":1},{"event_id":"x"}],"type":"open"}"#;
-        assert!(matches!(
-            ids(body, EventList::Open),
-            Err(ResponseError::BadRecord {
-                index: 1,
-                error: RecordError::BadEventId(_)
-            })
-        ));
+    fn a_bad_result_is_handed_out_as_rejected_and_counted() {
+        let body = r#"{"count":3,"results":[{"event_id":1},{"event_id":"x"},{"event_id":3}],"type":"open"}"#;
+        assert_eq!(ids(body, EventList::Open), Ok(vec![1, -2, 3]));
+        let mut reasons = Vec::new();
+        parse(body.as_bytes(), EventList::Open, &mut |result| {
+            if let Err((_, rejected)) = result {
+                reasons.push(rejected.error);
+            }
+        })
+        .unwrap();
+        assert_eq!(
+            reasons,
+            [crate::event::RecordError::BadEventId("\"x\"".into())]
+        );
     }
 
     #[test]

@@ -59,6 +59,32 @@ impl LocalStore {
         Ok(())
     }
 
+    /// An exclusive create: fails with `false` when the file exists.
+    pub async fn put_if_absent(&self, key: &str, body: Bytes) -> Result<bool, StoreError> {
+        let path = self.path(key);
+        let parent = path.parent().unwrap_or(Path::new("."));
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(|e| self.error("write", key, e))?;
+        let created = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .await;
+        let mut file = match created {
+            Ok(file) => file,
+            Err(err) if err.kind() == ErrorKind::AlreadyExists => return Ok(false),
+            Err(err) => return Err(self.error("write", key, err)),
+        };
+        let written = async {
+            file.write_all(&body).await?;
+            file.sync_all().await
+        }
+        .await;
+        written.map_err(|e| self.error("write", key, e))?;
+        Ok(true)
+    }
+
     pub async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
         match tokio::fs::read(self.path(key)).await {
             Ok(bytes) => Ok(Some(Bytes::from(bytes))),
@@ -148,8 +174,24 @@ mod tests {
         keys.sort();
         assert_eq!(keys, ["a/b/one.json", "a/b/two.json"]);
         assert_eq!(store.list("a/").await.unwrap().len(), 3);
+        store.put("a/lock", Bytes::from_static(b"x")).await.unwrap();
+        store.delete("a/lock").await.unwrap();
         assert!(store.list("nowhere/").await.unwrap().is_empty());
 
+        assert!(
+            !store
+                .put_if_absent("a/b/one.json", Bytes::from_static(b"x"))
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .put_if_absent("a/lock", Bytes::from_static(b"x"))
+                .await
+                .unwrap()
+        );
+        assert_eq!(store.get("a/b/one.json").await.unwrap().unwrap(), "one");
+        store.delete("a/lock").await.unwrap();
         store.delete("a/b/two.json").await.unwrap();
         store.delete("a/b/two.json").await.unwrap();
         assert_eq!(store.list("a/b/").await.unwrap(), ["a/b/one.json"]);

@@ -35,6 +35,14 @@ impl Store {
         }
     }
 
+    /// Writes `body` at `key` only if no object is there; `false` when one already is.
+    pub async fn put_if_absent(&self, key: &str, body: Bytes) -> Result<bool, StoreError> {
+        match self {
+            Store::S3(store) => store.put_if_absent(key, body).await,
+            Store::Local(store) => store.put_if_absent(key, body).await,
+        }
+    }
+
     /// Reads the object at `key`, or `None` when there is none.
     pub async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
         match self {

@@ -40,6 +40,31 @@ impl S3Store {
         Ok(())
     }
 
+    /// A conditional write (`If-None-Match: *`): S3 refuses it with 412 when the key exists.
+    pub async fn put_if_absent(&self, key: &str, body: Bytes) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .if_none_match("*")
+            .content_type(content_type(key))
+            .body(ByteStream::from(body))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err)
+                if err
+                    .raw_response()
+                    .is_some_and(|r| matches!(r.status().as_u16(), 409 | 412)) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(self.error("write", key, &err)),
+        }
+    }
+
     pub async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
         let output = match self
             .client

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod s3_faults;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -326,5 +328,189 @@ impl Moto {
             );
         }
         objects
+    }
+}
+
+/// Fields that differ between two runs of the same history: run ids and times.
+pub const VARYING_FIELDS: [&str; 7] = [
+    "run_id",
+    "detected_at",
+    "snapshot_at",
+    "started_at",
+    "finished_at",
+    "duration_ms",
+    "attempts",
+];
+
+/// Settings that keep fault tests short: 50 ms backoff base and a 1 s read timeout.
+pub const FAST_RETRIES: [(&str, &str); 2] = [
+    ("PLANTRAK_RETRY_BASE_MS", "50"),
+    ("PLANTRAK_READ_TIMEOUT_SECS", "1"),
+];
+
+/// A destination's objects made comparable across histories: gzip undone, JSON lines with
+/// [`VARYING_FIELDS`] removed, raw responses kept byte for byte. The run lock is left out.
+pub fn comparable(objects: &BTreeMap<String, Vec<u8>>) -> BTreeMap<String, String> {
+    objects
+        .iter()
+        .filter(|(key, _)| !key.starts_with("locks/") && !key.contains("/locks/"))
+        .map(|(key, bytes)| {
+            let plain = if key.ends_with(".gz") {
+                gunzip(bytes)
+            } else {
+                bytes.clone()
+            };
+            let shown = if key.contains("raw/event_type=") {
+                text(&plain)
+            } else {
+                text(&plain)
+                    .lines()
+                    .map(|line| match serde_json::from_str::<Value>(line) {
+                        Ok(Value::Object(mut row)) => {
+                            for field in VARYING_FIELDS {
+                                row.remove(field);
+                            }
+                            Value::Object(row).to_string()
+                        }
+                        _ => line.to_owned(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            (key.clone(), shown)
+        })
+        .collect()
+}
+
+/// Asserts two destinations hold the same history, ignoring run ids and times.
+pub fn assert_same_history(
+    actual: &BTreeMap<String, Vec<u8>>,
+    expected: &BTreeMap<String, Vec<u8>>,
+    context: &str,
+) {
+    let actual = comparable(actual);
+    let expected = comparable(expected);
+    let actual_keys: Vec<&String> = actual.keys().collect();
+    let expected_keys: Vec<&String> = expected.keys().collect();
+    assert_eq!(actual_keys, expected_keys, "{context}: the same objects");
+    for (key, value) in &expected {
+        assert!(
+            actual[key] == *value,
+            "{context}: `{key}` differs from the fault-free history\n  got: {}\n want: {}",
+            short(&actual[key]),
+            short(value)
+        );
+    }
+}
+
+fn short(value: &str) -> String {
+    value.chars().take(600).collect()
+}
+
+/// Keys of `objects` in a folder of `date` (`…=YYYY-MM-DD/…`).
+pub fn keys_for_date(objects: &BTreeMap<String, Vec<u8>>, date: &str) -> Vec<String> {
+    let marker = format!("={date}/");
+    objects
+        .keys()
+        .filter(|key| key.contains(&marker))
+        .cloned()
+        .collect()
+}
+
+/// Asserts a change log, ledger or manifest for `date` is absent.
+pub fn assert_no_change_log_for(objects: &BTreeMap<String, Vec<u8>>, date: &str, context: &str) {
+    for folder in [
+        format!("changes/change_date={date}/"),
+        format!("state/state_date={date}/"),
+        format!("runs/run_date={date}/"),
+    ] {
+        let found: Vec<&String> = objects.keys().filter(|k| k.contains(&folder)).collect();
+        assert!(found.is_empty(), "{context}: a failed run left {found:?}");
+    }
+}
+
+/// The last line the command wrote to stderr.
+pub fn last_stderr_line(output: &Output) -> String {
+    text(&output.stderr)
+        .lines()
+        .rev()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Asserts the command failed with exit status 1 and `error_type: {error_type}` last.
+pub fn assert_failed_with(output: &Output, error_type: &str, context: &str) {
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{context}: {stderr}");
+    assert_eq!(
+        last_stderr_line(output),
+        format!("error_type: {error_type}"),
+        "{context}: {stderr}"
+    );
+}
+
+/// Asserts `secret` appears nowhere in `bytes` (gunzipped first when they are gzip).
+pub fn assert_secret_absent(secret: &str, label: &str, bytes: &[u8]) {
+    let plain = if bytes.starts_with(&[0x1f, 0x8b]) {
+        gunzip(bytes)
+    } else {
+        bytes.to_vec()
+    };
+    assert!(
+        !text(&plain).contains(secret),
+        "the token appears in {label}"
+    );
+}
+
+/// Asserts the token appears in neither the output of a run nor any object in `objects`.
+pub fn assert_token_absent(secret: &str, outputs: &[&Output], objects: &BTreeMap<String, Vec<u8>>) {
+    for output in outputs {
+        assert_secret_absent(secret, "stdout", &output.stdout);
+        assert_secret_absent(secret, "stderr", &output.stderr);
+    }
+    for (key, bytes) in objects {
+        assert_secret_absent(secret, key, bytes);
+    }
+}
+
+/// `tree` of a folder that may not exist yet.
+pub fn tree_or_empty(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    if root.exists() {
+        tree(root)
+    } else {
+        BTreeMap::new()
+    }
+}
+
+/// Copies every file under `from` into `to` (created), keeping relative paths.
+pub fn copy_tree(from: &Path, to: &Path) {
+    for (key, bytes) in tree_or_empty(from) {
+        let path = to.join(&key);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+}
+
+/// A small deterministic generator (xorshift64*) for reproducible "random" test choices.
+pub struct Xorshift(u64);
+
+impl Xorshift {
+    pub fn new(seed: u64) -> Xorshift {
+        Xorshift(seed.max(1))
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A number in `0..bound`.
+    pub fn below(&mut self, bound: u64) -> u64 {
+        self.next_u64() % bound.max(1)
     }
 }
