@@ -64,6 +64,13 @@ impl EventList {
     /// All lists, in the order a run pulls them.
     pub const ALL: [EventList; 3] = [EventList::Open, EventList::Holding, EventList::RecentClosed];
 
+    /// The list whose `type` is `name`.
+    pub fn named(name: &str) -> Option<EventList> {
+        EventList::ALL
+            .into_iter()
+            .find(|list| list.as_str() == name)
+    }
+
     /// The value of the `type` query parameter, echoed in the response.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -40,6 +40,8 @@ pub struct Seen {
     /// One line per result set aside.
     pub rejects: Vec<u8>,
     pub reject_count: u64,
+    /// Sentences for the manifest's notes.
+    pub remarks: Vec<String>,
 }
 
 /// Which pull a response answers.
@@ -75,6 +77,7 @@ pub fn flatten(
         descriptive,
         rejects,
         reject_count,
+        ..
     } = seen;
     let observations = match purpose {
         Purpose::List => observations,

@@ -20,12 +20,12 @@ use crate::api::response::ResponseError;
 use crate::api::{ApiClient, ApiError, EventList};
 use crate::changelog::{self, Manifest, RunContext};
 use crate::config::{Compression, Config, ConfigError};
-use crate::diff::{self, Baseline, Change, ChangeKind, MAX_PAST_DAYS};
+use crate::diff::{self, Baseline, Change, ChangeKind, Diff, Lookback, MAX_PAST_DAYS};
 use crate::encode::encode;
 use crate::event::Descriptive;
 use crate::history;
 use crate::layout::{Layout, RECONCILIATION};
-use crate::ledger::write_ledger;
+use crate::ledger::{LedgerEntry, write_ledger};
 use crate::lock::RunLock;
 use crate::pull::{Pulled, Purpose, Seen, flatten};
 use crate::secret::TokenSource;
@@ -135,6 +135,25 @@ impl SyncError {
     }
 }
 
+/// Where a run starts from: the newest completed run before its date, and its ledger.
+pub(crate) struct Start {
+    pub completed: BTreeSet<Date>,
+    pub baseline_date: Option<Date>,
+    /// Sorted by id.
+    pub ledger: Vec<LedgerEntry>,
+    pub lookback: Lookback,
+    pub configured: u16,
+}
+
+impl Start {
+    pub fn baseline(&self) -> Option<Baseline<'_>> {
+        self.baseline_date.map(|date| Baseline {
+            date,
+            ledger: &self.ledger,
+        })
+    }
+}
+
 impl Syncer {
     /// Today's date where the customer is, which names the run's files.
     pub fn today(&self) -> Date {
@@ -164,27 +183,110 @@ impl Syncer {
         as_of: Date,
         request: &RunRequest,
     ) -> Result<Summary, SyncError> {
-        let started = Instant::now();
-        let started_at = Timestamp::now();
-        let run_id = run_id.to_owned();
+        let started = (Instant::now(), Timestamp::now());
         let configured = request.past_days.unwrap_or(self.config.past_days);
 
+        // Where the newest completed run left off.
+        let start = self.starting_point(as_of, configured).await?;
+
+        // The three lists; then, if events left every list, the 180-day reconciliation pull.
+        let mut seen = Seen::default();
+        let mut pulled = Vec::with_capacity(EventList::ALL.len() + 1);
+        for list in EventList::ALL {
+            let days = (list == EventList::RecentClosed).then_some(start.lookback.past_days);
+            let download = self
+                .api
+                .download(list, days, &self.tokens, request.deadline)
+                .await?;
+            pulled.push(self.flatten(download, Purpose::List, &start, &mut seen, run_id)?);
+        }
+        let candidates = diff::vanish_candidates(start.baseline().as_ref(), &seen.observations);
+        if !candidates.is_empty() {
+            tracing::info!(
+                candidates = candidates.len(),
+                "reconciling events that left every list"
+            );
+            let list = EventList::RecentClosed;
+            let days = Some(MAX_PAST_DAYS);
+            let download = self
+                .api
+                .download(list, days, &self.tokens, request.deadline)
+                .await?;
+            let purpose = Purpose::Reconciliation;
+            pulled.push(self.flatten(download, purpose, &start, &mut seen, run_id)?);
+        }
+
+        // Compare, write the day's files and change log, clean up, and mark the date complete.
+        let outcome = self.compare(as_of, &start, &mut seen).await?;
+        let mut written = Vec::new();
+        for item in &pulled {
+            written.push(
+                self.write(self.layout.raw_key(item.name, as_of), item.raw.clone())
+                    .await?,
+            );
+            if let (Some(snapshot), Some(list)) = (&item.snapshot, EventList::named(item.name)) {
+                let key = self.layout.snapshot_key(list, as_of);
+                written.push(self.write(key, snapshot.clone()).await?);
+            }
+        }
+        written.extend(
+            self.write_change_log(as_of, run_id, &start, &outcome, &seen)
+                .await?,
+        );
+        let removed = self.clean_up(as_of, &start.completed, &written).await?;
+        let results: BTreeMap<&str, u64> = pulled
+            .iter()
+            .map(|item| (item.name, item.results))
+            .collect();
+        let manifest = self.manifest(run_id, as_of, &start, &outcome, &seen, &results, started);
+        let line = Bytes::from(manifest.to_line());
+        written.push(self.write(self.layout.manifest_key(as_of), line).await?);
+
+        tracing::info!(
+            objects = written.len(),
+            changes = manifest.changes_total,
+            "run finished"
+        );
+        Ok(Summary {
+            run_id: run_id.to_owned(),
+            as_of,
+            baseline_date: start.baseline_date,
+            timezone: self.config.timezone_name.clone(),
+            past_days: start.lookback.past_days,
+            destination: self.config.destination.to_string(),
+            lists: pulled
+                .iter()
+                .map(|item| (item.name, list_summary(item)))
+                .collect(),
+            changes: changelog::count_kinds(&outcome.changes),
+            reconciliation_pulled: !candidates.is_empty(),
+            ledger_events: manifest.ledger_events,
+            rejects: manifest.rejects_total,
+            notes: manifest.notes,
+            objects_written: written,
+            objects_removed: removed,
+            duration_ms: manifest.duration_ms,
+        })
+    }
+
+    /// The completed runs, the baseline among them, its ledger, and the window to pull.
+    pub(crate) async fn starting_point(
+        &self,
+        as_of: Date,
+        configured: u16,
+    ) -> Result<Start, SyncError> {
         let completed = history::completed_runs(&self.store, &self.layout).await?;
         let baseline_date = history::baseline_for(&completed, as_of)?;
         let ledger = match baseline_date {
             Some(date) => history::ledger_of(&self.store, &self.layout, date).await?,
             None => Vec::new(),
         };
-        let baseline = baseline_date.map(|date| Baseline {
-            date,
-            ledger: &ledger,
-        });
         let lookback = diff::lookback_days(configured, baseline_date, as_of);
+        let baseline = baseline_date.map(|d| d.to_string());
         tracing::info!(
-            destination = %self.config.destination,
-            baseline = baseline_date.map(|d| d.to_string()),
+            baseline,
             past_days = lookback.past_days,
-            "run started"
+            "starting point read"
         );
         if lookback.gap_exceeds_window {
             tracing::warn!(
@@ -192,80 +294,68 @@ impl Syncer {
                 "the gap since the last run exceeds 180 days"
             );
         }
+        Ok(Start {
+            completed,
+            baseline_date,
+            ledger,
+            lookback,
+            configured,
+        })
+    }
 
+    fn flatten(
+        &self,
+        download: crate::api::Download,
+        purpose: Purpose,
+        start: &Start,
+        seen: &mut Seen,
+        run_id: &str,
+    ) -> Result<Pulled, SyncError> {
         let compression = self.layout.compression();
-        let mut seen = Seen::default();
-        let mut pulled = Vec::with_capacity(EventList::ALL.len() + 1);
-        for list in EventList::ALL {
-            let days = (list == EventList::RecentClosed).then_some(lookback.past_days);
-            let download = self
-                .api
-                .download(list, days, &self.tokens, request.deadline)
-                .await?;
-            pulled.push(flatten(
-                download,
-                Purpose::List,
-                compression,
-                &ledger,
-                &mut seen,
-                &run_id,
-            )?);
-        }
+        flatten(download, purpose, compression, &start.ledger, seen, run_id)
+    }
 
-        let candidates = diff::vanish_candidates(baseline.as_ref(), &seen.observations);
-        if !candidates.is_empty() {
-            tracing::info!(
-                candidates = candidates.len(),
-                "pulling 180 days to reconcile events that left every list"
-            );
-            let list = EventList::RecentClosed;
-            let download = self
-                .api
-                .download(list, Some(MAX_PAST_DAYS), &self.tokens, request.deadline)
-                .await?;
-            pulled.push(flatten(
-                download,
-                Purpose::Reconciliation,
-                compression,
-                &ledger,
-                &mut seen,
-                &run_id,
-            )?);
-        }
-
+    /// The pure diff, plus the descriptive fields of vanished events from stored snapshots.
+    pub(crate) async fn compare(
+        &self,
+        as_of: Date,
+        start: &Start,
+        seen: &mut Seen,
+    ) -> Result<Diff, SyncError> {
+        let baseline = start.baseline();
         let outcome = diff::diff(
             baseline.as_ref(),
             as_of,
             &seen.observations,
             &seen.reconciliation,
         );
-        self.describe_vanished(&outcome.changes, baseline_date, &mut seen.descriptive)
+        self.describe_vanished(&outcome.changes, start.baseline_date, &mut seen.descriptive)
             .await?;
-        let kinds = changelog::count_kinds(&outcome.changes);
         tracing::info!(
             changes = outcome.changes.len(),
             ledger_events = outcome.ledger.len(),
-            "compared with the baseline"
+            "compared"
         );
+        Ok(outcome)
+    }
 
+    /// Writes the date's change lines, ledger and (when any) rejects.
+    pub(crate) async fn write_change_log(
+        &self,
+        as_of: Date,
+        run_id: &str,
+        start: &Start,
+        outcome: &Diff,
+        seen: &Seen,
+    ) -> Result<Vec<String>, SyncError> {
         let detected_at = snapshot_time(Timestamp::now());
         let context = RunContext {
-            run_id: &run_id,
+            run_id,
             change_date: as_of,
             detected_at: &detected_at,
-            baseline_date,
+            baseline_date: start.baseline_date,
         };
         let mut written = Vec::new();
-        for item in &pulled {
-            written.push(
-                self.write(self.layout.raw_key(item.name, as_of), item.raw.clone())
-                    .await?,
-            );
-            if let (Some(snapshot), Ok(list)) = (&item.snapshot, list_named(item.name)) {
-                let key = self.layout.snapshot_key(list, as_of);
-                written.push(self.write(key, snapshot.clone()).await?);
-            }
-        }
         let mut lines = Vec::new();
         changelog::write_changes(&outcome.changes, &seen.descriptive, &context, &mut lines);
         written.push(
@@ -280,78 +370,66 @@ impl Syncer {
         );
         if seen.reject_count > 0 {
             tracing::warn!(rejects = seen.reject_count, "results were set aside");
-            written.push(
-                self.write_encoded(self.layout.rejects_key(as_of), &seen.rejects)
-                    .await?,
-            );
+            let key = self.layout.rejects_key(as_of);
+            written.push(self.write_encoded(key, &seen.rejects).await?);
         }
-        let mut removed = self.remove_leftovers(as_of, &written).await?;
-        removed.extend(self.remove_incomplete(as_of, &completed).await?);
+        Ok(written)
+    }
 
-        let lists: BTreeMap<&'static str, ListSummary> = pulled
-            .iter()
-            .map(|item| (item.name, list_summary(item)))
-            .collect();
-        let events = |name: &str| lists.get(name).map_or(0, |l| l.events);
-        let rejects = seen.reject_count;
-        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let notes = changelog::quality_sentences(&lookback, &outcome.notes, &[]);
+    /// Removes what this run replaces: leftovers in this date's folders, and the change log
+    /// of dates whose run did not complete.
+    pub(crate) async fn clean_up(
+        &self,
+        as_of: Date,
+        completed: &BTreeSet<Date>,
+        written: &[String],
+    ) -> Result<Vec<String>, SyncError> {
+        let mut removed = self.remove_leftovers(as_of, written).await?;
+        removed.extend(self.remove_incomplete(as_of, completed).await?);
+        Ok(removed)
+    }
+
+    /// The manifest of a finished run; `results` counts each pull's results by folder name.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn manifest(
+        &self,
+        run_id: &str,
+        as_of: Date,
+        start: &Start,
+        outcome: &Diff,
+        seen: &Seen,
+        results: &BTreeMap<&str, u64>,
+        (started, started_at): (Instant, Timestamp),
+    ) -> Manifest {
+        let count = |name: &str| results.get(name).copied().unwrap_or(0);
+        let lookback = &start.lookback;
         let mut manifest = Manifest {
-            run_id: run_id.clone(),
+            run_id: run_id.to_owned(),
             as_of,
-            baseline_date,
+            baseline_date: start.baseline_date,
             timezone: self.config.timezone_name.clone(),
             started_at: snapshot_time(started_at),
             finished_at: snapshot_time(Timestamp::now()),
-            duration_ms,
-            past_days_configured: configured,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            past_days_configured: start.configured,
             past_days: lookback.past_days,
             gap_days: lookback.gap_days,
             gap_exceeds_window: lookback.gap_exceeds_window,
-            reconciliation_past_days: (!candidates.is_empty()).then_some(MAX_PAST_DAYS),
-            events_open: events("open"),
-            events_holding: events("holding"),
-            events_recent_closed: events("recent_closed"),
-            events_reconciliation: events(RECONCILIATION),
+            reconciliation_past_days: results
+                .contains_key(RECONCILIATION)
+                .then_some(MAX_PAST_DAYS),
+            events_open: count("open"),
+            events_holding: count("holding"),
+            events_recent_closed: count("recent_closed"),
+            events_reconciliation: count(RECONCILIATION),
             ledger_events: outcome.ledger.len() as u64,
-            rejects_total: rejects,
-            notes: notes.clone(),
+            rejects_total: seen.reject_count,
+            notes: changelog::quality_sentences(lookback, &outcome.notes, &seen.remarks),
             compression: compression_name(self.layout.compression()),
-            program_version: env!("CARGO_PKG_VERSION"),
             ..Manifest::empty()
         };
-        manifest.set_counts(&kinds, &outcome.notes);
-        written.push(
-            self.write(
-                self.layout.manifest_key(as_of),
-                Bytes::from(manifest.to_line()),
-            )
-            .await?,
-        );
-
-        tracing::info!(
-            objects = written.len(),
-            duration_ms,
-            changes = manifest.changes_total,
-            "run finished"
-        );
-        Ok(Summary {
-            run_id,
-            as_of,
-            baseline_date,
-            timezone: self.config.timezone_name.clone(),
-            past_days: lookback.past_days,
-            destination: self.config.destination.to_string(),
-            lists,
-            changes: kinds,
-            reconciliation_pulled: !candidates.is_empty(),
-            ledger_events: outcome.ledger.len() as u64,
-            rejects,
-            notes,
-            objects_written: written,
-            objects_removed: removed,
-            duration_ms,
-        })
+        manifest.set_counts(&changelog::count_kinds(&outcome.changes), &outcome.notes);
+        manifest
     }
 
     /// Refuses a date after today: its files would claim a state the API has not shown yet.
@@ -461,13 +539,6 @@ impl Syncer {
         }
         Ok(removed)
     }
-}
-
-fn list_named(name: &str) -> Result<EventList, ()> {
-    EventList::ALL
-        .into_iter()
-        .find(|list| list.as_str() == name)
-        .ok_or(())
 }
 
 fn compression_name(compression: Compression) -> &'static str {
