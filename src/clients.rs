@@ -28,6 +28,7 @@ pub async fn connect(config: Config) -> Result<Syncer, ApiError> {
 
     let tokens = match (&config.token, &aws) {
         (TokenSetting::Inline(token), _) => TokenSource::inline(token.clone()),
+        (TokenSetting::Unneeded, _) => TokenSource::unneeded(),
         (TokenSetting::Secret { id, field }, Some(aws)) => {
             let client = aws_sdk_secretsmanager::Client::new(aws);
             TokenSource::secret(client, id.clone(), field.clone())

@@ -80,6 +80,8 @@ pub enum TokenSetting {
     Secret { id: String, field: String },
     /// The token itself, from `PLANTRAK_TOKEN` (local use only).
     Inline(Token),
+    /// No token: the command does not call the API (`replay`).
+    Unneeded,
 }
 
 /// Where the output tree is written.
@@ -149,11 +151,13 @@ impl ConfigError {
     }
 }
 
-/// Which process shape is asking: Lambda refuses an inline token.
+/// Which process shape is asking: Lambda refuses an inline token, and a command that never
+/// calls the API needs no token at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     Lambda,
     Local,
+    Offline,
 }
 
 impl Config {
@@ -275,6 +279,7 @@ fn parse_token_setting(raw: &RawSettings, mode: Mode) -> Result<TokenSetting, St
             var::SECRET_ID,
             var::TOKEN
         )),
+        (None, None) if mode == Mode::Offline => Ok(TokenSetting::Unneeded),
         (None, None) => Err(format!(
             "`{}` is not set: expected a Secrets Manager secret name or ARN \
              (or, for local runs only, the token in `{}`)",

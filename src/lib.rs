@@ -15,6 +15,7 @@
 //! - [`store`] writes to S3 or a local directory; [`lock`] keeps runs one at a time;
 //! - [`clients`] builds the clients once at start-up;
 //! - [`sync`] is one run, step by step; [`lambda`] is the Lambda entry around it;
+//! - [`replay`] rebuilds the change log from stored snapshots;
 //! - [`telemetry`] sets up structured logs.
 
 pub mod api;
@@ -30,6 +31,7 @@ pub mod layout;
 pub mod ledger;
 pub mod lock;
 pub mod pull;
+pub mod replay;
 pub mod secret;
 pub mod store;
 pub mod sync;

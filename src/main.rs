@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use plantrak_sync::config::{self, Config, Mode, RawSettings, var};
+use jiff::civil::Date;
+use plantrak_sync::config::{self, Config, ConfigError, Mode, RawSettings, var};
 use plantrak_sync::sync::{RunRequest, SyncError};
 use plantrak_sync::{clients, lambda, telemetry};
 
@@ -43,6 +44,10 @@ enum Command {
     /// Do one run now and print its summary as JSON.
     #[command(after_help = VARIABLES)]
     Run(RunArgs),
+    /// Rebuild the change log (changes, ledgers, manifests) of a range of dates from the
+    /// stored snapshots, without calling the API, and print a summary as JSON.
+    #[command(after_help = VARIABLES)]
+    Replay(ReplayArgs),
 }
 
 #[derive(clap::Args)]
@@ -50,6 +55,25 @@ struct RunArgs {
     /// The run's date, which names its files [default: today in PLANTRAK_TIMEZONE].
     #[arg(long, value_name = "YYYY-MM-DD")]
     as_of: Option<String>,
+    #[command(flatten)]
+    settings: SettingsArgs,
+}
+
+#[derive(clap::Args)]
+struct ReplayArgs {
+    /// The first date to rebuild.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    from: String,
+    /// The last date to rebuild (replay up to the newest date to keep the log consistent).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    to: String,
+    #[command(flatten)]
+    settings: SettingsArgs,
+}
+
+/// The settings a flag can override.
+#[derive(clap::Args)]
+struct SettingsArgs {
     /// Recently-closed window in days, 1 to 180.
     #[arg(long, value_name = "N", env = var::PAST_DAYS)]
     past_days: Option<String>,
@@ -73,14 +97,13 @@ struct RunArgs {
     compression: Option<String>,
 }
 
-impl RunArgs {
-    fn settings(&self) -> RawSettings {
+impl SettingsArgs {
+    fn raw(&self) -> RawSettings {
         let given = |value: &Option<String>| value.clone().filter(|v| !v.is_empty());
         RawSettings {
             api_url: given(&self.api_url),
             secret_id: given(&self.secret_id),
             secret_field: given(&self.secret_field),
-            token: RawSettings::from_env().token,
             destination: given(&self.destination),
             past_days: given(&self.past_days),
             timezone: given(&self.timezone),
@@ -138,8 +161,11 @@ async fn lambda_main() -> ExitCode {
 
 async fn local_main(cli: Cli) -> ExitCode {
     telemetry::init(Mode::Local);
-    let Command::Run(args) = cli.command;
-    match local_run(&args).await {
+    let result = match &cli.command {
+        Command::Run(args) => local_run(args).await,
+        Command::Replay(args) => local_replay(args).await,
+    };
+    match result {
         Ok(summary) => {
             println!("{summary}");
             ExitCode::SUCCESS
@@ -156,26 +182,54 @@ async fn local_main(cli: Cli) -> ExitCode {
     }
 }
 
-async fn local_run(args: &RunArgs) -> Result<String, SyncError> {
-    let as_of = args
-        .as_of
-        .as_deref()
-        .map(|value| config::parse_as_of("--as-of", value));
-    let config = Config::from_raw(&args.settings(), Mode::Local);
-    let (as_of, config) = match (as_of.transpose(), config) {
-        (Ok(as_of), Ok(config)) => (as_of, config),
-        (Err(mut a), Err(b)) => {
-            a.problems.extend(b.problems);
-            return Err(a.into());
+/// Validates the settings and the date flags together, so every problem is reported at once.
+fn validate(
+    settings: &SettingsArgs,
+    mode: Mode,
+    dates: &[(&str, &str)],
+) -> Result<(Config, Vec<Date>), ConfigError> {
+    let mut problems = Vec::new();
+    let mut parsed = Vec::new();
+    for (flag, value) in dates {
+        match config::parse_as_of(flag, value) {
+            Ok(date) => parsed.push(date),
+            Err(err) => problems.extend(err.problems),
         }
-        (Err(err), _) | (_, Err(err)) => return Err(err.into()),
-    };
+    }
+    match Config::from_raw(&settings.raw(), mode) {
+        Ok(config) if problems.is_empty() => Ok((config, parsed)),
+        Ok(_) => Err(ConfigError { problems }),
+        Err(err) => {
+            problems.extend(err.problems);
+            Err(ConfigError { problems })
+        }
+    }
+}
+
+async fn local_run(args: &RunArgs) -> Result<String, SyncError> {
+    let dates: Vec<(&str, &str)> = args.as_of.iter().map(|d| ("--as-of", d.as_str())).collect();
+    let (config, dates) = validate(&args.settings, Mode::Local, &dates)?;
     let syncer = clients::connect(config).await?;
-    let summary = syncer
-        .run(RunRequest {
-            as_of,
-            ..RunRequest::default()
-        })
-        .await?;
+    let request = RunRequest {
+        as_of: dates.first().copied(),
+        ..RunRequest::default()
+    };
+    let summary = syncer.run(request).await?;
+    Ok(serde_json::to_string_pretty(&summary).unwrap_or_default())
+}
+
+async fn local_replay(args: &ReplayArgs) -> Result<String, SyncError> {
+    let dates = [("--from", args.from.as_str()), ("--to", args.to.as_str())];
+    let (config, dates) = validate(&args.settings, Mode::Offline, &dates)?;
+    let (from, to) = (dates[0], dates[1]);
+    if from > to {
+        let problem = format!("`--from` `{from}` is after `--to` `{to}`");
+        return Err(ConfigError {
+            problems: vec![problem],
+        }
+        .into());
+    }
+    let syncer = clients::connect(config).await?;
+    let summary = syncer.replay(from, to).await?;
     Ok(serde_json::to_string_pretty(&summary).unwrap_or_default())
 }

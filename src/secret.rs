@@ -42,6 +42,8 @@ pub enum SecretError {
     MissingField { id: String, field: String },
     #[error("secret `{id}` is empty")]
     Empty { id: String },
+    #[error("no API token is configured for this command")]
+    NotConfigured,
 }
 
 /// Hands out the token, reading and caching it on first use.
@@ -51,6 +53,7 @@ pub struct TokenSource {
 }
 
 enum Kind {
+    Unneeded,
     Inline(Token),
     Secret {
         client: SecretsClient,
@@ -64,6 +67,14 @@ impl TokenSource {
     pub fn inline(token: Token) -> Self {
         TokenSource {
             kind: Kind::Inline(token),
+            cached: Mutex::new(None),
+        }
+    }
+
+    /// A source for a command that never calls the API; asking it for a token is an error.
+    pub fn unneeded() -> Self {
+        TokenSource {
+            kind: Kind::Unneeded,
             cached: Mutex::new(None),
         }
     }
@@ -90,7 +101,7 @@ impl TokenSource {
     /// Reads the secret again (after a 401) unless another caller already replaced `stale`.
     /// Returns `None` when the source cannot change (an inline token) or gave the same token.
     pub async fn refresh(&self, stale: &Token) -> Result<Option<Token>, SecretError> {
-        if matches!(self.kind, Kind::Inline(_)) {
+        if matches!(self.kind, Kind::Inline(_) | Kind::Unneeded) {
             return Ok(None);
         }
         let mut cached = self.cached.lock().await;
@@ -105,6 +116,7 @@ impl TokenSource {
     async fn read(&self) -> Result<Token, SecretError> {
         let (client, id, field) = match &self.kind {
             Kind::Inline(token) => return Ok(token.clone()),
+            Kind::Unneeded => return Err(SecretError::NotConfigured),
             Kind::Secret { client, id, field } => (client, id, field),
         };
         tracing::debug!(secret_id = %id, "reading the API token");

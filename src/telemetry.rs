@@ -36,7 +36,7 @@ pub fn init(mode: Mode) {
             .with_current_span(true)
             .try_init(),
         (false, Mode::Lambda) => builder.with_ansi(false).without_time().try_init(),
-        (false, Mode::Local) => builder.with_target(false).try_init(),
+        (false, Mode::Local | Mode::Offline) => builder.with_target(false).try_init(),
     };
     // A second initialisation (in tests) keeps the first subscriber.
     drop(result);
