@@ -207,7 +207,7 @@ impl Manifest {
 }
 
 /// The sentences a run's data-quality notes hold.
-pub fn quality_sentences(lookback: &Lookback, notes: &Notes, extra: &[String]) -> Option<String> {
+pub fn quality_sentences(lookback: &Lookback, notes: &Notes, extra: &[String]) -> Vec<String> {
     let mut sentences: Vec<String> = Vec::new();
     if lookback.gap_exceeds_window {
         sentences.push(format!(
@@ -235,7 +235,7 @@ pub fn quality_sentences(lookback: &Lookback, notes: &Notes, extra: &[String]) -
         ));
     }
     sentences.extend(extra.iter().cloned());
-    (!sentences.is_empty()).then(|| sentences.join("; "))
+    sentences
 }
 
 #[cfg(test)]

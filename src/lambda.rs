@@ -18,6 +18,7 @@ use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::Value;
 
 use crate::config::{ConfigError, MAX_PAST_DAYS, parse_as_of, parse_past_days};
+use crate::metrics;
 use crate::sync::{RunRequest, Summary, SyncError, Syncer};
 
 /// Serves invocations until the runtime shuts the process down.
@@ -30,16 +31,32 @@ pub async fn serve(syncer: Arc<Syncer>) -> Result<(), lambda_runtime::Error> {
 }
 
 async fn handle(syncer: &Syncer, event: LambdaEvent<Value>) -> Result<Summary, HandlerError> {
-    let mut request = read_payload(&event.payload, &syncer.config.timezone)?;
-    request.deadline = instant_of(event.context.deadline());
-    let remaining_ms = request
-        .deadline
-        .map(|end| end.saturating_duration_since(Instant::now()));
-    let remaining_ms = remaining_ms.map(|left| u64::try_from(left.as_millis()).unwrap_or(u64::MAX));
+    let deadline = instant_of(event.context.deadline());
+    let remaining_ms = deadline
+        .map(|end| end.saturating_duration_since(Instant::now()).as_millis())
+        .map(|left| u64::try_from(left).unwrap_or(u64::MAX));
     tracing::info!(request_id = %event.context.request_id, remaining_ms, "invoked");
-    let result = syncer.run(request).await;
-    if let Err(err) = &result {
-        tracing::error!(error_type = err.error_type(), cause = %err, "run failed");
+
+    let result = match read_payload(&event.payload, &syncer.config.timezone) {
+        Ok(request) => {
+            syncer
+                .run(RunRequest {
+                    deadline,
+                    ..request
+                })
+                .await
+        }
+        Err(err) => Err(SyncError::Config(err)),
+    };
+
+    // The metric line goes to stdout, where CloudWatch Logs reads embedded metrics.
+    let now_ms = Timestamp::now().as_millisecond();
+    match &result {
+        Ok(summary) => println!("{}", metrics::success_line(summary, now_ms)),
+        Err(err) => {
+            tracing::error!(error_type = err.error_type(), cause = %err, "run failed");
+            println!("{}", metrics::failure_line(err, now_ms));
+        }
     }
     Ok(result?)
 }

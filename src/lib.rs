@@ -16,7 +16,7 @@
 //! - [`clients`] builds the clients once at start-up;
 //! - [`sync`] is one run, step by step; [`lambda`] is the Lambda entry around it;
 //! - [`replay`] rebuilds the change log from stored snapshots;
-//! - [`telemetry`] sets up structured logs.
+//! - [`telemetry`] sets up structured logs; [`metrics`] emits CloudWatch figures.
 
 pub mod api;
 pub mod changelog;
@@ -30,6 +30,7 @@ pub mod lambda;
 pub mod layout;
 pub mod ledger;
 pub mod lock;
+pub mod metrics;
 pub mod pull;
 pub mod replay;
 pub mod secret;

@@ -68,8 +68,8 @@ pub struct Summary {
     pub ledger_events: u64,
     /// Results set aside in the rejects file.
     pub rejects: u64,
-    /// Data-quality notes, as in the manifest.
-    pub notes: Option<String>,
+    /// Data-quality notes, one sentence each, as in the manifest.
+    pub notes: Vec<String>,
     pub objects_written: Vec<String>,
     pub objects_removed: Vec<String>,
     pub duration_ms: u64,
@@ -262,7 +262,7 @@ impl Syncer {
             reconciliation_pulled: !candidates.is_empty(),
             ledger_events: manifest.ledger_events,
             rejects: manifest.rejects_total,
-            notes: manifest.notes,
+            notes: changelog::quality_sentences(&start.lookback, &outcome.notes, &seen.remarks),
             objects_written: written,
             objects_removed: removed,
             duration_ms: manifest.duration_ms,
@@ -403,6 +403,7 @@ impl Syncer {
     ) -> Manifest {
         let count = |name: &str| results.get(name).copied().unwrap_or(0);
         let lookback = &start.lookback;
+        let sentences = changelog::quality_sentences(lookback, &outcome.notes, &seen.remarks);
         let mut manifest = Manifest {
             run_id: run_id.to_owned(),
             as_of,
@@ -424,7 +425,7 @@ impl Syncer {
             events_reconciliation: count(RECONCILIATION),
             ledger_events: outcome.ledger.len() as u64,
             rejects_total: seen.reject_count,
-            notes: changelog::quality_sentences(lookback, &outcome.notes, &seen.remarks),
+            notes: Some(sentences.join("; ")).filter(|joined| !joined.is_empty()),
             compression: compression_name(self.layout.compression()),
             ..Manifest::empty()
         };

@@ -198,6 +198,21 @@ async fn the_lambda_answers_each_sample_event_with_a_summary() {
             .any(|line| line.starts_with('{') && line.contains("\"run finished\"")),
         "JSON logs: {logs}"
     );
+    let metric_lines: Vec<Value> = logs
+        .lines()
+        .filter(|line| line.contains("\"_aws\""))
+        .map(|line| serde_json::from_str(line).expect("a metric line is JSON"))
+        .collect();
+    assert!(
+        metric_lines
+            .iter()
+            .any(|m| m["RunSucceeded"] == 1 && m["EventsOpen"].as_u64() > Some(0))
+    );
+    assert!(
+        metric_lines
+            .iter()
+            .any(|m| m["RunFailed"] == 1 && m["error_type"] == "ApiUnauthorized")
+    );
     for secret_value in [TOKEN, "regenerated-token-b7"] {
         assert!(!logs.contains(secret_value), "the token reached the logs");
         assert!(!response.contains(secret_value));
