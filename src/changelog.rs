@@ -4,13 +4,15 @@
 //! and Power BI sees plain columns.
 
 use std::collections::{BTreeMap, HashMap};
+use std::io::{self, BufRead, BufReader, Read, Write};
 
 use jiff::civil::Date;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::api::response;
 use crate::diff::{Change, ChangeKind, Lookback, Notes};
-use crate::event::{DESCRIPTIVE_FIELDS, Descriptive};
+use crate::event::{DESCRIPTIVE_FIELDS, Descriptive, Status};
 
 /// What every change line of one run shares.
 pub struct RunContext<'a> {
@@ -21,47 +23,146 @@ pub struct RunContext<'a> {
     pub baseline_date: Option<Date>,
 }
 
-/// Appends one line per change to `out`, with the event's descriptive fields from
-/// `descriptive` (all `null` for an event no record describes).
+/// Where the descriptive fields of changed events are looked up, in order.
+pub enum Source {
+    /// Snapshot lines of today's lists.
+    Snapshot(Box<dyn Read + Send>),
+    /// A response of today's (the reconciliation pull), as the API sent it.
+    Response(Box<dyn Read + Send>),
+    /// Snapshot lines of the baseline's date, for vanished events.
+    Baseline(Box<dyn Read + Send>),
+}
+
+/// Writes one line per change to `out`. Each change takes its descriptive fields from the
+/// first record in `sources` that shows its new status (for a vanished event, from the
+/// baseline's snapshots); a change no record describes has them `null`. Lines come in the
+/// order records are found, then the undescribed ones; the same inputs give the same file.
 pub fn write_changes(
     changes: &[Change],
-    descriptive: &HashMap<i64, Descriptive>,
+    sources: Vec<Source>,
     run: &RunContext<'_>,
-    out: &mut Vec<u8>,
-) {
-    let unknown = Descriptive::unknown();
-    for change in changes {
-        let mut line = Map::new();
-        line.insert("change_id".into(), change.change_id(run.change_date).into());
-        line.insert("change_date".into(), run.change_date.to_string().into());
-        line.insert("detected_at".into(), run.detected_at.into());
-        line.insert("baseline_date".into(), date_value(run.baseline_date));
-        line.insert("run_id".into(), run.run_id.into());
-        line.insert("event_id".into(), change.event_id.into());
-        line.insert("kind".into(), change.kind.as_str().into());
-        line.insert(
-            "from_status".into(),
-            change.from_status.map(|s| s.as_str()).into(),
-        );
-        line.insert(
-            "to_status".into(),
-            change.to_status.map(|s| s.as_str()).into(),
-        );
-        line.insert("from_is_closed".into(), change.from_is_closed.into());
-        line.insert("to_is_closed".into(), change.to_is_closed.into());
-        line.insert("from_close_date".into(), date_value(change.from_close_date));
-        line.insert("to_close_date".into(), date_value(change.to_close_date));
-        let fields = descriptive.get(&change.event_id).unwrap_or(&unknown);
-        for (name, value) in DESCRIPTIVE_FIELDS.iter().zip(&fields.0) {
-            let flat = match value {
-                Value::Array(_) | Value::Object(_) => Value::String(value.to_string()),
-                scalar => scalar.clone(),
-            };
-            line.insert((*name).into(), flat);
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let index: HashMap<i64, usize> = changes
+        .iter()
+        .enumerate()
+        .map(|(i, change)| (change.event_id, i))
+        .collect();
+    let mut done = vec![false; changes.len()];
+    let mut offer = |fields: &Map<String, Value>, status: Option<Status>, baseline: bool| {
+        let Some(&i) = fields
+            .get("event_id")
+            .and_then(Value::as_i64)
+            .and_then(|id| index.get(&id))
+        else {
+            return Ok(());
+        };
+        let change = &changes[i];
+        let vanished = change.kind == ChangeKind::Vanished;
+        let matches = if vanished {
+            baseline
+        } else {
+            !baseline && status == change.to_status
+        };
+        if done[i] || !matches {
+            return Ok(());
         }
-        serde_json::to_writer(&mut *out, &line).expect("writing to a Vec cannot fail");
-        out.push(b'\n');
+        done[i] = true;
+        write_line(change, &Descriptive::from_fields(fields), run, out)
+    };
+
+    for source in sources {
+        match source {
+            Source::Snapshot(reader) => for_each_line(reader, |fields| {
+                let status = fields
+                    .get("status")
+                    .and_then(|s| s.as_str())
+                    .and_then(status_named);
+                offer(&fields, status, false)
+            })?,
+            Source::Baseline(reader) => for_each_line(reader, |fields| offer(&fields, None, true))?,
+            Source::Response(reader) => {
+                let mut failed = None;
+                let list = crate::event::EventList::RecentClosed;
+                let parsed = response::parse_reader(reader, list, &mut |result| {
+                    if let (Ok(event), None) = (result, &failed) {
+                        failed = offer(event.fields(), Some(event.status), false).err();
+                    }
+                });
+                parsed.map_err(|err| io::Error::new(io::ErrorKind::InvalidData, err))?;
+                if let Some(err) = failed {
+                    return Err(err);
+                }
+            }
+        }
     }
+
+    let unknown = Descriptive::unknown();
+    for (change, _) in changes.iter().zip(&done).filter(|(_, done)| !**done) {
+        write_line(change, &unknown, run, out)?;
+    }
+    Ok(())
+}
+
+/// Calls `each` with every line of a JSON-lines stream. Only lines naming a wanted event need
+/// their fields, but every line is parsed: the files are our own and small per line.
+fn for_each_line(
+    reader: Box<dyn Read + Send>,
+    mut each: impl FnMut(Map<String, Value>) -> io::Result<()>,
+) -> io::Result<()> {
+    for line in BufReader::new(reader).split(b'\n') {
+        let line = line?;
+        if line.is_empty() {
+            continue;
+        }
+        let fields = serde_json::from_slice(&line)
+            .map_err(|err| io::Error::new(io::ErrorKind::InvalidData, err))?;
+        each(fields)?;
+    }
+    Ok(())
+}
+
+fn status_named(name: &str) -> Option<Status> {
+    [Status::Open, Status::Holding, Status::Closed]
+        .into_iter()
+        .find(|s| s.as_str() == name)
+}
+
+fn write_line(
+    change: &Change,
+    fields: &Descriptive,
+    run: &RunContext<'_>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let mut line = Map::new();
+    line.insert("change_id".into(), change.change_id(run.change_date).into());
+    line.insert("change_date".into(), run.change_date.to_string().into());
+    line.insert("detected_at".into(), run.detected_at.into());
+    line.insert("baseline_date".into(), date_value(run.baseline_date));
+    line.insert("run_id".into(), run.run_id.into());
+    line.insert("event_id".into(), change.event_id.into());
+    line.insert("kind".into(), change.kind.as_str().into());
+    line.insert(
+        "from_status".into(),
+        change.from_status.map(|s| s.as_str()).into(),
+    );
+    line.insert(
+        "to_status".into(),
+        change.to_status.map(|s| s.as_str()).into(),
+    );
+    line.insert("from_is_closed".into(), change.from_is_closed.into());
+    line.insert("to_is_closed".into(), change.to_is_closed.into());
+    line.insert("from_close_date".into(), date_value(change.from_close_date));
+    line.insert("to_close_date".into(), date_value(change.to_close_date));
+    for (name, value) in DESCRIPTIVE_FIELDS.iter().zip(&fields.0) {
+        let flat = match value {
+            Value::Array(_) | Value::Object(_) => Value::String(value.to_string()),
+            scalar => scalar.clone(),
+        };
+        line.insert((*name).into(), flat);
+    }
+    serde_json::to_writer(&mut *out, &line)?;
+    out.write_all(b"\n")
 }
 
 fn date_value(date: Option<Date>) -> Value {
@@ -261,8 +362,11 @@ mod tests {
     #[test]
     fn a_change_line_is_flat_and_ordered() {
         let fields = json!({"facility_id": 498, "facility_name": "Cincinnati, OH", "due_date": "2026-12-31", "is_overdue": false});
-        let descriptive =
-            HashMap::from([(41, Descriptive::from_fields(fields.as_object().unwrap()))]);
+        let mut snapshot_line = fields.as_object().unwrap().clone();
+        snapshot_line.insert("event_id".into(), 41.into());
+        snapshot_line.insert("status".into(), "holding".into());
+        let text = format!("{}\n", Value::Object(snapshot_line));
+        let source = Source::Snapshot(Box::new(std::io::Cursor::new(text)));
         let run = RunContext {
             run_id: "r1",
             change_date: date(2026, 12, 3),
@@ -272,10 +376,11 @@ mod tests {
         let mut out = Vec::new();
         write_changes(
             &[change(ChangeKind::Submitted)],
-            &descriptive,
+            vec![source],
             &run,
             &mut out,
-        );
+        )
+        .unwrap();
         let line: Map<String, Value> = serde_json::from_slice(&out).unwrap();
         let keys: Vec<&str> = line.keys().map(String::as_str).collect();
         assert_eq!(

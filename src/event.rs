@@ -227,6 +227,11 @@ impl Event {
         })
     }
 
+    /// Every field as the API sent it.
+    pub fn fields(&self) -> &Map<String, Value> {
+        &self.fields
+    }
+
     /// A field as the API sent it.
     pub fn field(&self, name: &str) -> Option<&Value> {
         self.fields.get(name)

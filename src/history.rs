@@ -2,14 +2,16 @@
 //! compares with, and stored snapshots (for the descriptive fields of vanished events, and for
 //! rebuilding the change log without calling the API).
 
-use std::collections::{BTreeSet, HashMap};
-use std::io::Read;
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Read};
+
+use flate2::read::MultiGzDecoder;
 
 use jiff::civil::Date;
 use serde_json::{Map, Value};
 
 use crate::diff::Observation;
-use crate::event::{Descriptive, EventList, parse_date};
+use crate::event::{EventList, parse_date};
 use crate::layout::{Layout, is_gzip};
 use crate::ledger::{LedgerEntry, read_ledger};
 use crate::store::Store;
@@ -36,72 +38,59 @@ pub fn baseline_for(completed: &BTreeSet<Date>, as_of: Date) -> Result<Option<Da
     Ok(completed.range(..as_of).next_back().copied())
 }
 
-/// The one object in `partition`, decoded, or `None` when the folder is empty.
-pub async fn read_partition(store: &Store, partition: &str) -> Result<Option<Vec<u8>>, SyncError> {
+/// The one object in `partition` as a stream of its plain bytes (gunzipped when its key says
+/// so), with its key; `None` when the folder is empty.
+pub async fn open_partition(
+    store: &Store,
+    partition: &str,
+) -> Result<Option<(String, Box<dyn Read + Send>)>, SyncError> {
     let keys = store.list(partition).await?;
-    let Some(key) = keys.first() else {
+    let Some(key) = keys.into_iter().next() else {
         return Ok(None);
     };
-    let Some(bytes) = store.get(key).await? else {
+    let Some(stored) = store.open(&key).await? else {
         return Ok(None);
     };
-    decode(key, &bytes).map(Some)
+    let plain: Box<dyn Read + Send> = if is_gzip(&key) {
+        Box::new(BufReader::with_capacity(
+            256 * 1024,
+            MultiGzDecoder::new(stored),
+        ))
+    } else {
+        stored
+    };
+    Ok(Some((key, plain)))
 }
 
-/// Plain bytes of an object, gunzipped when its key says so.
-pub fn decode(key: &str, bytes: &[u8]) -> Result<Vec<u8>, SyncError> {
-    if !is_gzip(key) {
-        return Ok(bytes.to_vec());
-    }
-    let mut plain = Vec::with_capacity(bytes.len() * 8);
-    flate2::read::GzDecoder::new(bytes)
-        .read_to_end(&mut plain)
-        .map_err(|err| corrupt(key, &err.to_string()))?;
-    Ok(plain)
-}
-
-/// The ledger written by the run for `date`.
+/// The ledger written by the run for `date`, read as a stream.
 pub async fn ledger_of(
     store: &Store,
     layout: &Layout,
     date: Date,
 ) -> Result<Vec<LedgerEntry>, SyncError> {
     let partition = layout.state_partition(date);
-    let bytes = read_partition(store, &partition)
+    let (key, reader) = open_partition(store, &partition)
         .await?
         .ok_or_else(|| corrupt(&partition, "the run completed but its ledger is missing"))?;
-    read_ledger(&bytes).map_err(|err| corrupt(&partition, &err.to_string()))
-}
-
-/// Descriptive fields of the events in `ids`, from one stored snapshot's lines.
-pub fn descriptive_in(lines: &[u8], ids: &BTreeSet<i64>, found: &mut HashMap<i64, Descriptive>) {
-    for line in lines.split(|b| *b == b'\n').filter(|line| !line.is_empty()) {
-        let Ok(fields) = serde_json::from_slice::<Map<String, Value>>(line) else {
-            continue;
-        };
-        if let Some(id) = fields.get("event_id").and_then(Value::as_i64) {
-            if ids.contains(&id) {
-                found.insert(id, Descriptive::from_fields(&fields));
-            }
-        }
-    }
+    let ledger = tokio::task::block_in_place(|| read_ledger(BufReader::new(reader)));
+    ledger.map_err(|err| corrupt(&key, &error_chain(&err)))
 }
 
 /// The observations a stored snapshot of `list` records, for rebuilding a change log.
 pub fn observations_in(
     key: &str,
-    lines: &[u8],
+    reader: impl Read,
     list: EventList,
 ) -> Result<Vec<Observation>, SyncError> {
     let mut observations = Vec::new();
-    for (number, line) in lines
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .enumerate()
-    {
+    for (number, line) in BufReader::new(reader).split(b'\n').enumerate() {
         let bad = |why: &str| corrupt(key, &format!("line {}: {why}", number + 1));
+        let line = line.map_err(|err| bad(&err.to_string()))?;
+        if line.is_empty() {
+            continue;
+        }
         let fields: Map<String, Value> =
-            serde_json::from_slice(line).map_err(|err| bad(&err.to_string()))?;
+            serde_json::from_slice(&line).map_err(|err| bad(&err.to_string()))?;
         let event_id = fields
             .get("event_id")
             .and_then(Value::as_i64)
@@ -122,6 +111,10 @@ pub fn observations_in(
         });
     }
     Ok(observations)
+}
+
+fn error_chain(err: &dyn std::error::Error) -> String {
+    crate::secret::aws_error_chain(err)
 }
 
 fn corrupt(location: &str, cause: &str) -> SyncError {
@@ -156,15 +149,11 @@ mod tests {
     }
 
     #[test]
-    fn stored_snapshot_lines_give_observations_and_descriptions() {
-        let lines = b"{\"event_id\":5,\"is_closed\":false,\"close_date\":\"2026-11-02\",\"facility_name\":\"Gary, IN\"}\n{\"event_id\":6,\"is_closed\":false,\"close_date\":null}\n";
+    fn stored_snapshot_lines_give_observations() {
+        let lines: &[u8] = b"{\"event_id\":5,\"is_closed\":false,\"close_date\":\"2026-11-02\"}\n{\"event_id\":6,\"is_closed\":false,\"close_date\":null}\n";
         let observations = observations_in("k", lines, EventList::Holding).unwrap();
         assert_eq!(observations.len(), 2);
         assert_eq!(observations[0].close_date, Some(date(2026, 11, 2)));
-        let mut found = HashMap::new();
-        descriptive_in(lines, &[5].into(), &mut found);
-        assert_eq!(found[&5].0[1], "Gary, IN");
-        assert!(!found.contains_key(&6));
-        assert!(observations_in("k", b"{\"close_date\":null}\n", EventList::Open).is_err());
+        assert!(observations_in("k", &b"{\"close_date\":null}\n"[..], EventList::Open).is_err());
     }
 }

@@ -12,6 +12,8 @@
 //! (shown on two lines here; it is one line in the file). An entry is 32 bytes in memory, so
 //! a ledger of a million events fits in 32 MB.
 
+use std::io::{self, BufRead, Write};
+
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +42,12 @@ pub struct LedgerEntry {
 /// Why bytes cannot be read as a ledger.
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
+    #[error("ledger line {line} could not be read")]
+    Read {
+        line: usize,
+        #[source]
+        source: io::Error,
+    },
     #[error("ledger line {line} is not a valid entry")]
     Parse {
         line: usize,
@@ -65,14 +73,15 @@ pub enum LedgerError {
 ///
 /// `entries` must not repeat an id (a ledger from the diff never does); a repeated id would
 /// be written twice and [`read_ledger`] would then reject the file.
-pub fn write_ledger(entries: &[LedgerEntry], out: &mut Vec<u8>) {
+pub fn write_ledger(entries: &[LedgerEntry], out: &mut impl Write) -> io::Result<()> {
     let mut sorted: Vec<&LedgerEntry> = entries.iter().collect();
     sorted.sort_by_key(|entry| entry.event_id);
 
     for entry in sorted {
-        serde_json::to_writer(&mut *out, entry).expect("writing to a Vec cannot fail");
-        out.push(b'\n');
+        serde_json::to_writer(&mut *out, entry)?;
+        out.write_all(b"\n")?;
     }
+    Ok(())
 }
 
 /// Reads a ledger written by [`write_ledger`]. Lines are numbered from 1 in errors.
@@ -80,20 +89,18 @@ pub fn write_ledger(entries: &[LedgerEntry], out: &mut Vec<u8>) {
 /// Every line must be an entry: a blank line is an error, except that the final newline may
 /// be missing. Ids must be strictly increasing, and each status must match its fields, so
 /// the entries returned are sorted, unique and consistent.
-pub fn read_ledger(bytes: &[u8]) -> Result<Vec<LedgerEntry>, LedgerError> {
-    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
-    if body.is_empty() {
-        return Ok(Vec::new());
-    }
-
-    // Sized exactly once, as the ledger is held for the whole run.
-    let lines = body.iter().filter(|byte| **byte == b'\n').count() + 1;
-    let mut entries: Vec<LedgerEntry> = Vec::with_capacity(lines);
-
-    for (index, text) in body.split(|byte| *byte == b'\n').enumerate() {
+pub fn read_ledger(reader: impl BufRead) -> Result<Vec<LedgerEntry>, LedgerError> {
+    let mut entries: Vec<LedgerEntry> = Vec::new();
+    let mut lines = reader.split(b'\n').enumerate().peekable();
+    while let Some((index, text)) = lines.next() {
         let line = index + 1;
+        let text = text.map_err(|source| LedgerError::Read { line, source })?;
+        // A file holding only a newline is an empty ledger.
+        if text.is_empty() && index == 0 && lines.peek().is_none() {
+            break;
+        }
         let entry: LedgerEntry =
-            serde_json::from_slice(text).map_err(|source| LedgerError::Parse { line, source })?;
+            serde_json::from_slice(&text).map_err(|source| LedgerError::Parse { line, source })?;
 
         if let Some(previous) = entries.last().map(|last| last.event_id) {
             if entry.event_id <= previous {
@@ -150,17 +157,17 @@ mod tests {
     #[test]
     fn ledger_round_trips_through_write_and_read() {
         let mut out = Vec::new();
-        write_ledger(&sample(), &mut out);
+        write_ledger(&sample(), &mut out).unwrap();
 
         let mut expected = sample();
         expected.sort_by_key(|entry| entry.event_id);
-        assert_eq!(read_ledger(&out).unwrap(), expected);
+        assert_eq!(read_ledger(&out[..]).unwrap(), expected);
     }
 
     #[test]
     fn written_lines_are_sorted_by_id_with_keys_in_field_order() {
         let mut out = Vec::new();
-        write_ledger(&sample(), &mut out);
+        write_ledger(&sample(), &mut out).unwrap();
 
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();
@@ -184,26 +191,26 @@ mod tests {
 
     #[test]
     fn empty_ledger_reads_as_no_entries_and_final_newline_is_optional() {
-        assert!(read_ledger(b"").unwrap().is_empty());
-        assert!(read_ledger(b"\n").is_ok());
+        assert!(read_ledger(&b""[..]).unwrap().is_empty());
+        assert!(read_ledger(&b"\n"[..]).is_ok());
 
         let mut out = Vec::new();
-        write_ledger(&sample(), &mut out);
+        write_ledger(&sample(), &mut out).unwrap();
         out.pop();
-        assert_eq!(read_ledger(&out).unwrap().len(), 3);
+        assert_eq!(read_ledger(&out[..]).unwrap().len(), 3);
     }
 
     #[test]
     fn bad_line_is_reported_with_its_number() {
         let mut out = Vec::new();
-        write_ledger(&sample()[..1], &mut out);
+        write_ledger(&sample()[..1], &mut out).unwrap();
         out.extend_from_slice(b"{\"event_id\":40}\n");
 
-        let err = read_ledger(&out).unwrap_err();
+        let err = read_ledger(&out[..]).unwrap_err();
         assert!(matches!(err, LedgerError::Parse { line: 2, .. }), "{err:?}");
         assert_eq!(err.to_string(), "ledger line 2 is not a valid entry");
 
-        let blank = read_ledger(b"\n\n").unwrap_err();
+        let blank = read_ledger(&b"\n\n"[..]).unwrap_err();
         assert!(
             matches!(blank, LedgerError::Parse { line: 1, .. }),
             "{blank:?}"
@@ -213,7 +220,7 @@ mod tests {
     #[test]
     fn unknown_keys_and_bad_dates_are_rejected() {
         let mut out = Vec::new();
-        write_ledger(&sample()[..1], &mut out);
+        write_ledger(&sample()[..1], &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
 
         let extra = text.replace("}\n", ",\"note\":1}\n");
@@ -231,7 +238,7 @@ mod tests {
             out.push(b'\n');
             serde_json::to_writer(&mut out, &second).unwrap();
 
-            let err = read_ledger(&out).unwrap_err();
+            let err = read_ledger(&out[..]).unwrap_err();
             assert!(matches!(
                 err,
                 LedgerError::OutOfOrder {
@@ -247,9 +254,9 @@ mod tests {
     fn status_contradicting_its_fields_is_rejected() {
         let wrong = entry(5, Status::Holding, None);
         let mut out = Vec::new();
-        write_ledger(&[wrong], &mut out);
+        write_ledger(&[wrong], &mut out).unwrap();
 
-        let err = read_ledger(&out).unwrap_err();
+        let err = read_ledger(&out[..]).unwrap_err();
         assert_eq!(
             err.to_string(),
             "ledger line 1 gives event `5` status `holding`, its fields `open`"

@@ -10,7 +10,8 @@
 //! - [`pull`] turns one response into files, observations and rejects;
 //! - [`event`] knows an event's lifecycle status and its snapshot line;
 //! - [`diff`] compares today's pulls with the last [`ledger`] (pure, no I/O);
-//! - [`layout`] names every object of the output; [`encode`] gzips it;
+//! - [`layout`] names every object of the output; [`encode`] gzips it; [`spool`] holds an
+//!   object in a temporary file until it is written;
 //! - [`changelog`] writes change lines and the run manifest; [`history`] reads earlier runs;
 //! - [`store`] writes to S3 or a local directory; [`lock`] keeps runs one at a time;
 //! - [`clients`] builds the clients once at start-up;
@@ -34,6 +35,7 @@ pub mod metrics;
 pub mod pull;
 pub mod replay;
 pub mod secret;
+pub mod spool;
 pub mod store;
 pub mod sync;
 pub mod telemetry;

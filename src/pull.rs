@@ -1,33 +1,35 @@
 //! One downloaded response, checked and turned into what a run writes and compares: the raw
 //! file, the snapshot file, one observation per event, and the results set aside.
 //!
-//! No I/O happens here; the run hands in the downloaded bytes and the baseline ledger.
+//! The response is read back from its spool and the snapshot written to another, so memory
+//! holds one result at a time. Nothing here touches the destination.
 
-use std::collections::HashMap;
+use std::io::Write;
 
-use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use crate::api::Download;
 use crate::api::response;
-use crate::config::Compression;
+use crate::api::{Download, SpoolTarget};
 use crate::diff::Observation;
-use crate::encode::{Encoder, encode};
-use crate::event::{Descriptive, Rejected};
+use crate::event::Rejected;
 use crate::layout::RECONCILIATION;
 use crate::ledger::LedgerEntry;
+use crate::spool::{Spool, SpoolWriter};
 use crate::sync::{SyncError, snapshot_time};
 
 /// One pull, checked and ready to write.
 pub struct Pulled {
     /// The `event_type` folder: a list, or the reconciliation pull.
     pub name: &'static str,
-    pub download: Download,
+    /// The response, as the raw object.
+    pub raw: Spool,
+    /// `None` for the reconciliation pull, which has no snapshot of its own.
+    pub snapshot: Option<Spool>,
     /// Results in the response, rejected ones included.
     pub results: u64,
-    pub raw: Bytes,
-    /// `None` for the reconciliation pull, which has no snapshot of its own.
-    pub snapshot: Option<Bytes>,
+    pub response_bytes: u64,
+    pub attempts: u32,
+    pub pulled_at: jiff::Timestamp,
 }
 
 /// What the pulls of one run tell the diff, gathered across pulls.
@@ -35,8 +37,6 @@ pub struct Pulled {
 pub struct Seen {
     pub observations: Vec<Observation>,
     pub reconciliation: Vec<Observation>,
-    /// Descriptive fields of every event whose state differs from the baseline.
-    pub descriptive: HashMap<i64, Descriptive>,
     /// One line per result set aside.
     pub rejects: Vec<u8>,
     pub reject_count: u64,
@@ -53,12 +53,12 @@ pub enum Purpose {
     Reconciliation,
 }
 
-/// Checks `download` and flattens it. `ledger` is the baseline (sorted by id); `run_id` and
-/// `detected_at` go into reject lines.
+/// Checks `download` and flattens it. `ledger` is the baseline (sorted by id); `run_id` goes
+/// into reject lines.
 pub fn flatten(
     download: Download,
     purpose: Purpose,
-    compression: Compression,
+    target: &SpoolTarget,
     ledger: &[LedgerEntry],
     seen: &mut Seen,
     run_id: &str,
@@ -68,13 +68,19 @@ pub fn flatten(
         Purpose::List => list.as_str(),
         Purpose::Reconciliation => RECONCILIATION,
     };
+    let local = |err: std::io::Error| SyncError::Spool {
+        cause: err.to_string(),
+    };
     let snapshot_at = snapshot_time(download.pulled_at);
-    let mut snapshot = Encoder::new(compression);
+    let mut snapshot = match purpose {
+        Purpose::List => Some(SpoolWriter::new(&target.dir, target.compression).map_err(local)?),
+        Purpose::Reconciliation => None,
+    };
     let mut line = Vec::with_capacity(1024);
+    let mut write_error = None;
     let Seen {
         observations,
         reconciliation,
-        descriptive,
         rejects,
         reject_count,
         ..
@@ -84,7 +90,8 @@ pub fn flatten(
         Purpose::Reconciliation => reconciliation,
     };
 
-    let results = response::parse(&download.body, list, &mut |result| {
+    let body = download.body.reader().map_err(local)?;
+    let results = response::parse_reader(body, list, &mut |result| {
         let event = match result {
             Ok(event) => event,
             Err((index, rejected)) => {
@@ -103,31 +110,37 @@ pub fn flatten(
                 return;
             }
         };
-        let known = find(ledger, event.event_id);
-        if known.is_none_or(|e| e.status != event.status || e.close_date != event.close_date) {
-            descriptive.insert(event.event_id, event.descriptive());
-        }
         observations.push(Observation {
             event_id: event.event_id,
             list,
             is_closed: event.is_closed,
             close_date: event.close_date,
         });
-        if purpose == Purpose::List {
+        if let Some(out) = snapshot.as_mut() {
             line.clear();
             event.write_snapshot_line(&snapshot_at, &mut line);
-            snapshot.write(&line);
+            if let Err(err) = out.write_all(&line) {
+                write_error.get_or_insert(err);
+            }
         }
     })
     .map_err(|source| SyncError::InvalidResponse { list, source })?;
+    if let Some(err) = write_error {
+        return Err(local(err));
+    }
 
     tracing::info!(pull = name, results, "checked");
     Ok(Pulled {
         name,
+        snapshot: snapshot
+            .map(SpoolWriter::finish)
+            .transpose()
+            .map_err(local)?,
+        raw: download.body,
         results,
-        raw: Bytes::from(encode(compression, &download.body)),
-        snapshot: (purpose == Purpose::List).then(|| Bytes::from(snapshot.finish())),
-        download,
+        response_bytes: download.bytes,
+        attempts: download.attempts,
+        pulled_at: download.pulled_at,
     })
 }
 

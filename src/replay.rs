@@ -17,8 +17,8 @@ use jiff::civil::Date;
 use serde::Serialize;
 
 use crate::api::response;
-use crate::changelog;
-use crate::diff::{self, ChangeKind};
+use crate::changelog::{self, Source};
+use crate::diff::{self, Observation};
 use crate::event::EventList;
 use crate::history;
 use crate::layout::RECONCILIATION;
@@ -112,8 +112,8 @@ impl Syncer {
         let mut snapshots = Vec::new();
         for list in EventList::ALL {
             let partition = self.layout.snapshot_partition(list, day);
-            match history::read_partition(&self.store, &partition).await? {
-                Some(lines) => snapshots.push((list, partition, lines)),
+            match history::open_partition(&self.store, &partition).await? {
+                Some((key, reader)) => snapshots.push((list, partition, key, reader)),
                 None => return Ok(None),
             }
         }
@@ -135,43 +135,50 @@ impl Syncer {
 
         let mut seen = Seen::default();
         let mut results = BTreeMap::new();
-        for (list, partition, lines) in &snapshots {
-            let observations = history::observations_in(partition, lines, *list)?;
+        for (list, _, key, reader) in snapshots {
+            let observations =
+                tokio::task::block_in_place(|| history::observations_in(&key, reader, list))?;
             results.insert(list.as_str(), observations.len() as u64);
             seen.observations.extend(observations);
         }
         let partition = self.layout.raw_partition(RECONCILIATION, day);
-        if let Some(body) = history::read_partition(&self.store, &partition).await? {
+        let reconciliation = history::open_partition(&self.store, &partition).await?;
+        if let Some((_, body)) = reconciliation {
             let list = EventList::RecentClosed;
-            let count = response::parse(&body, list, &mut |result| {
-                if let Ok(event) = result {
-                    seen.reconciliation.push(crate::diff::Observation {
-                        event_id: event.event_id,
-                        list,
-                        is_closed: event.is_closed,
-                        close_date: event.close_date,
-                    });
-                }
-            })
-            .map_err(|source| SyncError::InvalidResponse { list, source })?;
+            let parsed = tokio::task::block_in_place(|| {
+                response::parse_reader(body, list, &mut |result| {
+                    if let Ok(event) = result {
+                        seen.reconciliation.push(Observation {
+                            event_id: event.event_id,
+                            list,
+                            is_closed: event.is_closed,
+                            close_date: event.close_date,
+                        });
+                    }
+                })
+            });
+            let count = parsed.map_err(|source| SyncError::InvalidResponse { list, source })?;
             results.insert(RECONCILIATION, count);
         }
         seen.remarks
             .push("rebuilt from stored snapshots by `plantrak-sync replay`".into());
 
-        let outcome = self.compare(day, &start, &mut seen).await?;
-        let changed: BTreeSet<i64> = outcome
-            .changes
-            .iter()
-            .filter(|change| change.kind != ChangeKind::Vanished)
-            .map(|change| change.event_id)
-            .collect();
-        for (_, _, lines) in &snapshots {
-            history::descriptive_in(lines, &changed, &mut seen.descriptive);
+        // The stored files are read once more, to describe the changed events.
+        let outcome = self.compare(day, &start, &mut seen);
+        let mut sources = Vec::new();
+        for list in EventList::ALL {
+            let partition = self.layout.snapshot_partition(list, day);
+            if let Some((_, reader)) = history::open_partition(&self.store, &partition).await? {
+                sources.push(Source::Snapshot(reader));
+            }
         }
+        if let Some((_, reader)) = history::open_partition(&self.store, &partition).await? {
+            sources.push(Source::Response(reader));
+        }
+        sources.extend(self.baseline_sources(&outcome, baseline_date).await?);
 
         let written = self
-            .write_change_log(day, run_id, &start, &outcome, &seen)
+            .write_change_log(day, run_id, &start, &outcome, &seen, sources)
             .await?;
         self.remove_stale_change_log(day, &written).await?;
         let manifest = self.manifest(run_id, day, &start, &outcome, &seen, &results, started);

@@ -8,7 +8,7 @@
 //! only on completed dates, and remove the change log and ledger of any date whose run did not
 //! complete.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -16,19 +16,20 @@ use jiff::civil::Date;
 use jiff::{Timestamp, ZonedDateTime};
 use serde::Serialize;
 
+use crate::api::SpoolTarget;
 use crate::api::response::ResponseError;
 use crate::api::{ApiClient, ApiError, EventList};
-use crate::changelog::{self, Manifest, RunContext};
+use crate::changelog::{self, Manifest, RunContext, Source};
 use crate::config::{Compression, Config, ConfigError};
-use crate::diff::{self, Baseline, Change, ChangeKind, Diff, Lookback, MAX_PAST_DAYS};
+use crate::diff::{self, Baseline, ChangeKind, Diff, Lookback, MAX_PAST_DAYS};
 use crate::encode::encode;
-use crate::event::Descriptive;
 use crate::history;
 use crate::layout::{Layout, RECONCILIATION};
 use crate::ledger::{LedgerEntry, write_ledger};
 use crate::lock::RunLock;
 use crate::pull::{Pulled, Purpose, Seen, flatten};
 use crate::secret::TokenSource;
+use crate::spool::SpoolWriter;
 use crate::store::{Store, StoreError};
 
 /// Everything a run needs, built once at start-up and reused by every run.
@@ -79,7 +80,7 @@ pub struct Summary {
 #[derive(Debug, Clone, Serialize)]
 pub struct ListSummary {
     pub events: u64,
-    pub response_bytes: usize,
+    pub response_bytes: u64,
     pub attempts: u32,
     pub pulled_at: String,
 }
@@ -104,6 +105,8 @@ pub enum SyncError {
     OutOfOrder { as_of: Date, newest: Date },
     #[error("the stored state at `{location}` cannot be read: {cause}")]
     CorruptState { location: String, cause: String },
+    #[error("failed to use the spool directory: {cause}")]
+    Spool { cause: String },
     #[error("another run (`{run_id}`) holds the destination's lock until {expires_at}")]
     RunInProgress {
         run_id: String,
@@ -131,6 +134,7 @@ impl SyncError {
             SyncError::OutOfOrder { .. } => "RunOutOfOrder",
             SyncError::CorruptState { .. } => "CorruptState",
             SyncError::RunInProgress { .. } => "RunInProgress",
+            SyncError::Spool { .. } | SyncError::Api(ApiError::Spool { .. }) => "SpoolError",
         }
     }
 }
@@ -194,10 +198,7 @@ impl Syncer {
         let mut pulled = Vec::with_capacity(EventList::ALL.len() + 1);
         for list in EventList::ALL {
             let days = (list == EventList::RecentClosed).then_some(start.lookback.past_days);
-            let download = self
-                .api
-                .download(list, days, &self.tokens, request.deadline)
-                .await?;
+            let download = self.download(list, days, request).await?;
             pulled.push(self.flatten(download, Purpose::List, &start, &mut seen, run_id)?);
         }
         let candidates = diff::vanish_candidates(start.baseline().as_ref(), &seen.observations);
@@ -208,36 +209,47 @@ impl Syncer {
             );
             let list = EventList::RecentClosed;
             let days = Some(MAX_PAST_DAYS);
-            let download = self
-                .api
-                .download(list, days, &self.tokens, request.deadline)
-                .await?;
+            let download = self.download(list, days, request).await?;
             let purpose = Purpose::Reconciliation;
             pulled.push(self.flatten(download, purpose, &start, &mut seen, run_id)?);
         }
 
-        // Compare, write the day's files and change log, clean up, and mark the date complete.
-        let outcome = self.compare(as_of, &start, &mut seen).await?;
-        let mut written = Vec::new();
+        // Compare; write the change log (reading the pulls' spools), then the pulls' own
+        // files; clean up; and mark the date complete.
+        let outcome = self.compare(as_of, &start, &mut seen);
+        let mut sources = Vec::new();
         for item in &pulled {
-            written.push(
-                self.write(self.layout.raw_key(item.name, as_of), item.raw.clone())
-                    .await?,
-            );
-            if let (Some(snapshot), Some(list)) = (&item.snapshot, EventList::named(item.name)) {
-                let key = self.layout.snapshot_key(list, as_of);
-                written.push(self.write(key, snapshot.clone()).await?);
+            let local = |err: std::io::Error| SyncError::Spool {
+                cause: err.to_string(),
+            };
+            match &item.snapshot {
+                Some(snapshot) => sources.push(Source::Snapshot(snapshot.reader().map_err(local)?)),
+                None => sources.push(Source::Response(item.raw.reader().map_err(local)?)),
             }
         }
-        written.extend(
-            self.write_change_log(as_of, run_id, &start, &outcome, &seen)
-                .await?,
-        );
-        let removed = self.clean_up(as_of, &start.completed, &written).await?;
+        sources.extend(self.baseline_sources(&outcome, start.baseline_date).await?);
+        let mut written = self
+            .write_change_log(as_of, run_id, &start, &outcome, &seen, sources)
+            .await?;
         let results: BTreeMap<&str, u64> = pulled
             .iter()
             .map(|item| (item.name, item.results))
             .collect();
+        let lists = pulled
+            .iter()
+            .map(|item| (item.name, list_summary(item)))
+            .collect();
+        for item in pulled {
+            let raw_key = self.layout.raw_key(item.name, as_of);
+            self.store.put_spool(&raw_key, item.raw).await?;
+            written.push(raw_key);
+            if let (Some(snapshot), Some(list)) = (item.snapshot, EventList::named(item.name)) {
+                let key = self.layout.snapshot_key(list, as_of);
+                self.store.put_spool(&key, snapshot).await?;
+                written.push(key);
+            }
+        }
+        let removed = self.clean_up(as_of, &start.completed, &written).await?;
         let manifest = self.manifest(run_id, as_of, &start, &outcome, &seen, &results, started);
         let line = Bytes::from(manifest.to_line());
         written.push(self.write(self.layout.manifest_key(as_of), line).await?);
@@ -254,10 +266,7 @@ impl Syncer {
             timezone: self.config.timezone_name.clone(),
             past_days: start.lookback.past_days,
             destination: self.config.destination.to_string(),
-            lists: pulled
-                .iter()
-                .map(|item| (item.name, list_summary(item)))
-                .collect(),
+            lists,
             changes: changelog::count_kinds(&outcome.changes),
             reconciliation_pulled: !candidates.is_empty(),
             ledger_events: manifest.ledger_events,
@@ -311,35 +320,49 @@ impl Syncer {
         seen: &mut Seen,
         run_id: &str,
     ) -> Result<Pulled, SyncError> {
-        let compression = self.layout.compression();
-        flatten(download, purpose, compression, &start.ledger, seen, run_id)
+        let target = self.spool_target();
+        // Parsing a large response is CPU work; keep it off the runtime's async workers.
+        tokio::task::block_in_place(|| {
+            flatten(download, purpose, &target, &start.ledger, seen, run_id)
+        })
     }
 
-    /// The pure diff, plus the descriptive fields of vanished events from stored snapshots.
-    pub(crate) async fn compare(
-        &self,
-        as_of: Date,
-        start: &Start,
-        seen: &mut Seen,
-    ) -> Result<Diff, SyncError> {
+    /// The pure diff of the baseline and today's observations.
+    pub(crate) fn compare(&self, as_of: Date, start: &Start, seen: &mut Seen) -> Diff {
         let baseline = start.baseline();
-        let outcome = diff::diff(
-            baseline.as_ref(),
-            as_of,
-            &seen.observations,
-            &seen.reconciliation,
-        );
-        self.describe_vanished(&outcome.changes, start.baseline_date, &mut seen.descriptive)
-            .await?;
-        tracing::info!(
-            changes = outcome.changes.len(),
-            ledger_events = outcome.ledger.len(),
-            "compared"
-        );
-        Ok(outcome)
+        let (today, found) = (&seen.observations, &seen.reconciliation);
+        let outcome = diff::diff(baseline.as_ref(), as_of, today, found);
+        let changes = outcome.changes.len();
+        tracing::info!(changes, ledger_events = outcome.ledger.len(), "compared");
+        outcome
     }
 
-    /// Writes the date's change lines, ledger and (when any) rejects.
+    /// Vanished events are in no list today: their newest record is in the baseline's
+    /// snapshots, read back only on days that have such events.
+    pub(crate) async fn baseline_sources(
+        &self,
+        outcome: &Diff,
+        baseline_date: Option<Date>,
+    ) -> Result<Vec<Source>, SyncError> {
+        let vanished = outcome
+            .changes
+            .iter()
+            .any(|change| change.kind == ChangeKind::Vanished);
+        let Some(date) = baseline_date.filter(|_| vanished) else {
+            return Ok(Vec::new());
+        };
+        let mut sources = Vec::new();
+        for list in [EventList::Open, EventList::Holding] {
+            let partition = self.layout.snapshot_partition(list, date);
+            if let Some((_, reader)) = history::open_partition(&self.store, &partition).await? {
+                sources.push(Source::Baseline(reader));
+            }
+        }
+        Ok(sources)
+    }
+
+    /// Writes the date's change lines (describing events from `sources`), ledger and, when
+    /// any, rejects.
     pub(crate) async fn write_change_log(
         &self,
         as_of: Date,
@@ -347,6 +370,7 @@ impl Syncer {
         start: &Start,
         outcome: &Diff,
         seen: &Seen,
+        sources: Vec<Source>,
     ) -> Result<Vec<String>, SyncError> {
         let detected_at = snapshot_time(Timestamp::now());
         let context = RunContext {
@@ -355,19 +379,27 @@ impl Syncer {
             detected_at: &detected_at,
             baseline_date: start.baseline_date,
         };
+        let target = self.spool_target();
+        let local = |err: std::io::Error| SyncError::Spool {
+            cause: err.to_string(),
+        };
+        let (changes, ledger) = tokio::task::block_in_place(|| {
+            let mut changes = SpoolWriter::new(&target.dir, target.compression)?;
+            changelog::write_changes(&outcome.changes, sources, &context, &mut changes)?;
+            let mut ledger = SpoolWriter::new(&target.dir, target.compression)?;
+            write_ledger(&outcome.ledger, &mut ledger)?;
+            Ok::<_, std::io::Error>((changes.finish()?, ledger.finish()?))
+        })
+        .map_err(local)?;
+
         let mut written = Vec::new();
-        let mut lines = Vec::new();
-        changelog::write_changes(&outcome.changes, &seen.descriptive, &context, &mut lines);
-        written.push(
-            self.write_encoded(self.layout.changes_key(as_of), &lines)
-                .await?,
-        );
-        lines.clear();
-        write_ledger(&outcome.ledger, &mut lines);
-        written.push(
-            self.write_encoded(self.layout.state_key(as_of), &lines)
-                .await?,
-        );
+        for (key, spool) in [
+            (self.layout.changes_key(as_of), changes),
+            (self.layout.state_key(as_of), ledger),
+        ] {
+            self.store.put_spool(&key, spool).await?;
+            written.push(key);
+        }
         if seen.reject_count > 0 {
             tracing::warn!(rejects = seen.reject_count, "results were set aside");
             let key = self.layout.rejects_key(as_of);
@@ -449,29 +481,25 @@ impl Syncer {
         }
     }
 
-    /// Vanished events are in no list today: their newest record is in the baseline's
-    /// snapshots, read back only on days that have such events.
-    async fn describe_vanished(
-        &self,
-        changes: &[Change],
-        baseline_date: Option<Date>,
-        descriptive: &mut HashMap<i64, Descriptive>,
-    ) -> Result<(), SyncError> {
-        let ids: BTreeSet<i64> = changes
-            .iter()
-            .filter(|change| change.kind == ChangeKind::Vanished)
-            .map(|change| change.event_id)
-            .collect();
-        let Some(date) = baseline_date.filter(|_| !ids.is_empty()) else {
-            return Ok(());
-        };
-        for list in [EventList::Open, EventList::Holding] {
-            let partition = self.layout.snapshot_partition(list, date);
-            if let Some(lines) = history::read_partition(&self.store, &partition).await? {
-                history::descriptive_in(&lines, &ids, descriptive);
-            }
+    /// Where downloads and outputs are spooled before they are written.
+    pub(crate) fn spool_target(&self) -> SpoolTarget {
+        SpoolTarget {
+            dir: self.store.spool_dir(),
+            compression: self.layout.compression(),
         }
-        Ok(())
+    }
+
+    async fn download(
+        &self,
+        list: EventList,
+        past_days: Option<u16>,
+        request: &RunRequest,
+    ) -> Result<crate::api::Download, SyncError> {
+        let target = self.spool_target();
+        let download = self
+            .api
+            .download(list, past_days, &self.tokens, request.deadline, &target);
+        Ok(download.await?)
     }
 
     async fn write(&self, key: String, bytes: Bytes) -> Result<String, SyncError> {
@@ -557,8 +585,8 @@ pub fn snapshot_time(at: Timestamp) -> String {
 fn list_summary(item: &Pulled) -> ListSummary {
     ListSummary {
         events: item.results,
-        response_bytes: item.download.body.len(),
-        attempts: item.download.attempts,
-        pulled_at: snapshot_time(item.download.pulled_at),
+        response_bytes: item.response_bytes,
+        attempts: item.attempts,
+        pulled_at: snapshot_time(item.pulled_at),
     }
 }

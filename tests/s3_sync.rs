@@ -176,3 +176,43 @@ async fn a_missing_secret_fails_with_a_clear_error_and_writes_nothing() {
     assert!(moto.objects(&bucket).await.is_empty());
     assert!(sim.requests().await.is_empty());
 }
+
+#[tokio::test]
+async fn large_objects_go_up_in_parts_with_the_same_bytes() {
+    let moto = Moto::connect().await;
+    let sim = Simulator::start(60_000, 3, DAY);
+    let bucket = moto.bucket("multipart").await;
+    let destination = format!("s3://{bucket}/p");
+    let api = sim.api_url();
+    let aws = aws_env(&moto.endpoint);
+    let mut env: Vec<(&str, &str)> = aws.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    env.extend([
+        ("PLANTRAK_API_URL", api.as_str()),
+        ("PLANTRAK_TOKEN", TOKEN),
+        ("PLANTRAK_DESTINATION", destination.as_str()),
+        ("PLANTRAK_COMPRESSION", "none"),
+    ]);
+    summary_of(&run_sync(&["run", "--as-of", DAY], &env));
+
+    let key = format!("p/raw/event_type=open/snapshot_date={DAY}/response.json");
+    let stored = moto
+        .s3
+        .get_object()
+        .bucket(&bucket)
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
+    let parts = stored.e_tag().unwrap_or_default().to_owned();
+    let body = stored.body.collect().await.unwrap().into_bytes();
+    assert!(
+        body.len() > 8 * 1024 * 1024,
+        "{} bytes: large enough for parts",
+        body.len()
+    );
+    assert!(
+        parts.contains('-'),
+        "a multipart ETag ends in -<parts>: {parts}"
+    );
+    assert_eq!(body.as_ref(), sim.fetch("type=open").await.as_slice());
+}

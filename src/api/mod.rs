@@ -9,25 +9,37 @@ pub mod retry;
 
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use std::io::Write;
+use std::path::PathBuf;
+
 use jiff::Timestamp;
 use reqwest::{StatusCode, Url, header};
 
+use crate::config::Compression;
 pub use crate::event::EventList;
 use crate::secret::{SecretError, Token, TokenSource};
+use crate::spool::{Spool, SpoolWriter};
 use retry::{Failure, Next, RetryPolicy, Schedule, StopReason};
 
 /// Time allowed to open a connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// One list's response, as received.
-#[derive(Debug)]
+/// One list's response, as received, held in a spool in the run's encoding.
 pub struct Download {
     pub list: EventList,
-    pub body: Bytes,
+    pub body: Spool,
+    /// The response's size as received (before any compression).
+    pub bytes: u64,
     /// When the successful response arrived.
     pub pulled_at: Timestamp,
     pub attempts: u32,
+}
+
+/// Where and how a download is spooled.
+#[derive(Debug, Clone)]
+pub struct SpoolTarget {
+    pub dir: PathBuf,
+    pub compression: Compression,
 }
 
 /// Why a list could not be downloaded.
@@ -56,6 +68,12 @@ pub enum ApiError {
         list: EventList,
         attempts: u32,
         failure: Failure,
+    },
+    #[error("failed to spool the `{list}` response to `{dir}`: {cause}")]
+    Spool {
+        list: EventList,
+        dir: String,
+        cause: String,
     },
     #[error(transparent)]
     Secret(#[from] SecretError),
@@ -92,24 +110,38 @@ impl ApiClient {
         past_days: Option<u16>,
         tokens: &TokenSource,
         deadline: Option<Instant>,
+        target: &SpoolTarget,
     ) -> Result<Download, ApiError> {
         let mut schedule = Schedule::new(self.policy);
         let mut token = tokens.token().await?;
         let mut token_refreshed = false;
         loop {
             schedule.record_attempt();
-            let failure = match self.attempt(list, past_days, &token, deadline).await {
-                Ok(body) => {
+            let failure = match self
+                .attempt(list, past_days, &token, deadline, target)
+                .await
+            {
+                Ok((body, bytes)) => {
                     let attempts = schedule.attempts();
-                    tracing::info!(bytes = body.len(), attempts, "downloaded");
+                    tracing::info!(bytes, attempts, "downloaded");
+                    let pulled_at = Timestamp::now();
                     return Ok(Download {
                         list,
                         body,
-                        pulled_at: Timestamp::now(),
+                        bytes,
+                        pulled_at,
                         attempts,
                     });
                 }
-                Err(failure) => failure,
+                Err(Attempt::Local(err)) => {
+                    let dir = target.dir.display().to_string();
+                    return Err(ApiError::Spool {
+                        list,
+                        dir,
+                        cause: err.to_string(),
+                    });
+                }
+                Err(Attempt::Failed(failure)) => failure,
             };
 
             if matches!(failure, Failure::Status { status: 401, .. }) {
@@ -143,7 +175,8 @@ impl ApiClient {
         past_days: Option<u16>,
         token: &Token,
         deadline: Option<Instant>,
-    ) -> Result<Bytes, Failure> {
+        target: &SpoolTarget,
+    ) -> Result<(Spool, u64), Attempt> {
         let mut request = self
             .http
             .get(self.url.clone())
@@ -157,7 +190,7 @@ impl ApiClient {
             request = request.timeout(end.saturating_duration_since(Instant::now()));
         }
 
-        let response = request.send().await.map_err(transport)?;
+        let mut response = request.send().await.map_err(transport)?;
         let status = response.status();
         if status != StatusCode::OK {
             let retry_after = response
@@ -168,13 +201,37 @@ impl ApiClient {
             let text = response.text().await.unwrap_or_default();
             // An error page that echoes the request must not carry the token into a message.
             let detail = excerpt(&text.replace(token.expose(), "<redacted>"));
-            return Err(Failure::Status {
-                status: status.as_u16(),
+            let status = status.as_u16();
+            return Err(Attempt::Failed(Failure::Status {
+                status,
                 retry_after,
                 detail,
-            });
+            }));
         }
-        response.bytes().await.map_err(transport)
+
+        // The body goes to disk as it arrives; a failure part-way drops the spool.
+        let mut spool =
+            SpoolWriter::new(&target.dir, target.compression).map_err(Attempt::Local)?;
+        let mut bytes = 0;
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+            spool.write_all(&chunk).map_err(Attempt::Local)?;
+            bytes += chunk.len() as u64;
+        }
+        Ok((spool.finish().map_err(Attempt::Local)?, bytes))
+    }
+}
+
+/// How one attempt ended, when it did not succeed.
+enum Attempt {
+    /// The API or the network failed; [`retry`] decides what follows.
+    Failed(Failure),
+    /// The local spool could not be written: not worth another request.
+    Local(std::io::Error),
+}
+
+impl From<Failure> for Attempt {
+    fn from(failure: Failure) -> Self {
+        Attempt::Failed(failure)
     }
 }
 

@@ -19,6 +19,8 @@ use crate::event::{Event, EventList, Rejected};
 pub enum ResponseError {
     #[error("response is not valid JSON: {0}")]
     InvalidJson(String),
+    #[error("the spooled response could not be read back: {0}")]
+    Unreadable(String),
     #[error("response has no `{0}` field")]
     Missing(&'static str),
     #[error("response `type` is `{got}`, expected `{expected}`")]
@@ -39,8 +41,34 @@ pub type OnResult<'a> = &'a mut dyn FnMut(Result<Event, (u64, Rejected)>);
 /// Parses `body` as the response to `list`, calling `on_result` for each result in order.
 /// Returns the number of results, rejected ones included.
 pub fn parse(body: &[u8], list: EventList, on_result: OnResult<'_>) -> Result<u64, ResponseError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let invalid = |err: serde_json::Error| ResponseError::InvalidJson(err.to_string());
+    check(serde_json::Deserializer::from_slice(body), list, on_result)
+}
+
+/// [`parse`] for a response read from a stream, such as a spool file.
+pub fn parse_reader(
+    reader: impl std::io::Read,
+    list: EventList,
+    on_result: OnResult<'_>,
+) -> Result<u64, ResponseError> {
+    check(
+        serde_json::Deserializer::from_reader(reader),
+        list,
+        on_result,
+    )
+}
+
+fn check<'de, R: serde_json::de::Read<'de>>(
+    mut deserializer: serde_json::Deserializer<R>,
+    list: EventList,
+    on_result: OnResult<'_>,
+) -> Result<u64, ResponseError> {
+    let invalid = |err: serde_json::Error| {
+        if err.is_io() {
+            ResponseError::Unreadable(err.to_string())
+        } else {
+            ResponseError::InvalidJson(err.to_string())
+        }
+    };
     let top = TopSeed { on_result }
         .deserialize(&mut deserializer)
         .map_err(invalid)?;

@@ -4,13 +4,14 @@
 //! a crash never leaves a partly written file under the final name. Hidden files (names
 //! starting with `.`) are not listed.
 
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Read};
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
 
 use super::StoreError;
+use crate::spool::Spool;
 
 pub struct LocalStore {
     root: PathBuf,
@@ -83,6 +84,35 @@ impl LocalStore {
         .await;
         written.map_err(|e| self.error("write", key, e))?;
         Ok(true)
+    }
+
+    /// The hidden folder holding this destination's spools.
+    pub fn spool_dir(&self) -> PathBuf {
+        self.root.join(".plantrak-spool")
+    }
+
+    /// Moves a spool made in [`LocalStore::spool_dir`] into place.
+    pub async fn put_spool(&self, key: &str, spool: Spool) -> Result<(), StoreError> {
+        let path = self.path(key);
+        let parent = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        tokio::fs::create_dir_all(&parent)
+            .await
+            .map_err(|e| self.error("write", key, e))?;
+        let file = spool.into_file();
+        file.persist(&path)
+            .map_err(|e| self.error("write", key, e.error))?;
+        Ok(())
+    }
+
+    pub async fn open(&self, key: &str) -> Result<Option<Box<dyn Read + Send>>, StoreError> {
+        match std::fs::File::open(self.path(key)) {
+            Ok(file) => Ok(Some(Box::new(std::io::BufReader::with_capacity(
+                256 * 1024,
+                file,
+            )))),
+            Err(err) if err.kind() == ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(self.error("read", key, err)),
+        }
     }
 
     pub async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError> {

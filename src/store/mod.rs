@@ -4,7 +4,12 @@
 mod local;
 mod s3;
 
+use std::io::Read;
+use std::path::PathBuf;
+
 use bytes::Bytes;
+
+use crate::spool::Spool;
 
 pub use local::LocalStore;
 pub use s3::S3Store;
@@ -40,6 +45,34 @@ impl Store {
         match self {
             Store::S3(store) => store.put_if_absent(key, body).await,
             Store::Local(store) => store.put_if_absent(key, body).await,
+        }
+    }
+
+    /// Writes a spool at `key`, replacing any object there, all or nothing (a multipart
+    /// upload on S3, a rename in a local directory).
+    pub async fn put_spool(&self, key: &str, spool: Spool) -> Result<(), StoreError> {
+        tracing::debug!(key, bytes = spool.len(), "writing object");
+        match self {
+            Store::S3(store) => store.put_spool(key, spool).await,
+            Store::Local(store) => store.put_spool(key, spool).await,
+        }
+    }
+
+    /// Reads the object at `key` as a stream of its stored bytes, or `None` when there is
+    /// none. An S3 object is first copied into a temporary file, so memory stays bounded.
+    pub async fn open(&self, key: &str) -> Result<Option<Box<dyn Read + Send>>, StoreError> {
+        match self {
+            Store::S3(store) => store.open(key).await,
+            Store::Local(store) => store.open(key).await,
+        }
+    }
+
+    /// Where spools for this destination are made: inside a local destination (so that a
+    /// spool becomes its object by a rename), else the system's temporary directory.
+    pub fn spool_dir(&self) -> PathBuf {
+        match self {
+            Store::S3(_) => std::env::temp_dir().join("plantrak-sync"),
+            Store::Local(store) => store.spool_dir(),
         }
     }
 

@@ -5,7 +5,28 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 
+use std::io::{BufReader, Read, Seek, SeekFrom};
+
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use tokio::io::AsyncWriteExt;
+
 use super::StoreError;
+use crate::spool::Spool;
+
+/// Multipart part size: above S3's 5 MiB minimum, and the most a put holds in memory.
+const PART_SIZE: usize = 8 * 1024 * 1024;
+
+/// Reads until `buffer` is full or the input ends; returns the bytes read.
+fn fill(reader: &mut impl Read, buffer: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match reader.read(&mut buffer[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
 use crate::layout::content_type;
 use crate::secret::aws_error_chain;
 
@@ -63,6 +84,135 @@ impl S3Store {
             }
             Err(err) => Err(self.error("write", key, &err)),
         }
+    }
+
+    /// A spool up to one part is a single PutObject; a larger one a multipart upload, which
+    /// creates the object only when completed (and is aborted on any failure).
+    pub async fn put_spool(&self, key: &str, spool: Spool) -> Result<(), StoreError> {
+        let mut reader = spool
+            .raw_reader()
+            .map_err(|e| self.error("write", key, &e))?;
+        if spool.len() <= PART_SIZE as u64 {
+            let mut body = Vec::with_capacity(spool.len() as usize);
+            reader
+                .read_to_end(&mut body)
+                .map_err(|e| self.error("write", key, &e))?;
+            return self.put(key, Bytes::from(body)).await;
+        }
+
+        let upload = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type(key))
+            .send()
+            .await
+            .map_err(|err| self.error("write", key, &err))?;
+        let upload_id = upload.upload_id().unwrap_or_default().to_owned();
+        let uploaded = self.upload_parts(key, &upload_id, &mut reader).await;
+        let completed = match uploaded {
+            Ok(parts) => {
+                let parts = CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build();
+                self.client
+                    .complete_multipart_upload()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .upload_id(&upload_id)
+                    .multipart_upload(parts)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|err| self.error("write", key, &err))
+            }
+            Err(err) => Err(err),
+        };
+        if completed.is_err() {
+            let abort = self
+                .client
+                .abort_multipart_upload()
+                .bucket(&self.bucket)
+                .key(key);
+            if let Err(err) = abort.upload_id(&upload_id).send().await {
+                tracing::warn!(key, cause = %aws_error_chain(&err), "could not abort an upload");
+            }
+        }
+        completed
+    }
+
+    async fn upload_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+        reader: &mut impl Read,
+    ) -> Result<Vec<CompletedPart>, StoreError> {
+        let mut parts = Vec::new();
+        let mut buffer = vec![0; PART_SIZE];
+        for number in 1.. {
+            let filled = fill(reader, &mut buffer).map_err(|e| self.error("write", key, &e))?;
+            if filled == 0 {
+                break;
+            }
+            let body = ByteStream::from(Bytes::copy_from_slice(&buffer[..filled]));
+            let part = self
+                .client
+                .upload_part()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .part_number(number)
+                .body(body)
+                .send()
+                .await
+                .map_err(|err| self.error("write", key, &err))?;
+            let etag = part.e_tag().map(str::to_owned);
+            parts.push(
+                CompletedPart::builder()
+                    .part_number(number)
+                    .set_e_tag(etag)
+                    .build(),
+            );
+        }
+        Ok(parts)
+    }
+
+    /// Copies the object into a temporary file and reads it from there.
+    pub async fn open(&self, key: &str) -> Result<Option<Box<dyn Read + Send>>, StoreError> {
+        let output = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(output) => output,
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
+                return Ok(None);
+            }
+            Err(err) => return Err(self.error("read", key, &err)),
+        };
+        let copy = tempfile::tempfile().map_err(|e| self.error("read", key, &e))?;
+        let mut file = tokio::fs::File::from_std(copy);
+        let mut body = output.body;
+        while let Some(chunk) = body
+            .try_next()
+            .await
+            .map_err(|e| self.error("read", key, &e))?
+        {
+            file.write_all(&chunk)
+                .await
+                .map_err(|e| self.error("read", key, &e))?;
+        }
+        file.flush()
+            .await
+            .map_err(|e| self.error("read", key, &e))?;
+        let mut file = file.into_std().await;
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| self.error("read", key, &e))?;
+        Ok(Some(Box::new(BufReader::with_capacity(256 * 1024, file))))
     }
 
     pub async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
