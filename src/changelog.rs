@@ -172,23 +172,12 @@ fn date_value(date: Option<Date>) -> Value {
 /// Changes per kind, every kind present (zero when none).
 pub fn count_kinds(changes: &[Change]) -> BTreeMap<&'static str, u64> {
     let mut counts: BTreeMap<&'static str, u64> =
-        ALL_KINDS.iter().map(|k| (k.as_str(), 0)).collect();
+        ChangeKind::ALL.iter().map(|k| (k.as_str(), 0)).collect();
     for change in changes {
         *counts.entry(change.kind.as_str()).or_default() += 1;
     }
     counts
 }
-
-/// Every change kind, in the manifest's column order.
-pub const ALL_KINDS: [ChangeKind; 7] = [
-    ChangeKind::Appeared,
-    ChangeKind::Submitted,
-    ChangeKind::Approved,
-    ChangeKind::Closed,
-    ChangeKind::Reopened,
-    ChangeKind::CloseDateChanged,
-    ChangeKind::Vanished,
-];
 
 /// The run's manifest: one JSON object on one line, written last.
 #[derive(Debug, Clone, Serialize)]

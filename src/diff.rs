@@ -105,6 +105,17 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
+    /// Every kind, in this order (the manifest's column order).
+    pub const ALL: [ChangeKind; 7] = [
+        ChangeKind::Appeared,
+        ChangeKind::Submitted,
+        ChangeKind::Approved,
+        ChangeKind::Closed,
+        ChangeKind::Reopened,
+        ChangeKind::CloseDateChanged,
+        ChangeKind::Vanished,
+    ];
+
     /// The serialised name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -852,16 +863,7 @@ mod tests {
 
     #[test]
     fn change_kinds_serialize_in_snake_case() {
-        let kinds = [
-            ChangeKind::Appeared,
-            ChangeKind::Submitted,
-            ChangeKind::Approved,
-            ChangeKind::Closed,
-            ChangeKind::Reopened,
-            ChangeKind::CloseDateChanged,
-            ChangeKind::Vanished,
-        ];
-        for kind in kinds {
+        for kind in ChangeKind::ALL {
             assert_eq!(serde_json::to_string(&kind).unwrap(), format!("\"{kind}\""));
         }
         assert_eq!(ChangeKind::CloseDateChanged.as_str(), "close_date_changed");

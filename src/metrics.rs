@@ -8,7 +8,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::changelog::ALL_KINDS;
+use crate::diff::ChangeKind;
 use crate::sync::{Summary, SyncError};
 
 /// The CloudWatch namespace of every figure.
@@ -30,7 +30,7 @@ pub fn success_line(summary: &Summary, now_ms: i64) -> String {
     let total = summary.changes.values().sum();
     figures.push(("ChangesTotal", total, "Count"));
     let mut names = Vec::new();
-    for kind in ALL_KINDS {
+    for kind in ChangeKind::ALL {
         names.push((
             format!("Changes{}", camel(kind.as_str())),
             summary.changes.get(kind.as_str()).copied().unwrap_or(0),

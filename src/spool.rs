@@ -10,12 +10,12 @@ use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
-use flate2::Compression as Level;
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use tempfile::NamedTempFile;
 
 use crate::config::Compression;
+use crate::encode::GZIP_LEVEL;
 
 /// Buffer size for spool reads and writes.
 const BUFFER: usize = 256 * 1024;
@@ -86,7 +86,7 @@ impl SpoolWriter {
             .tempfile_in(dir)?;
         let out = BufWriter::with_capacity(BUFFER, file.reopen()?);
         let sink = match compression {
-            Compression::Gzip => Sink::Gzip(GzEncoder::new(out, Level::default())),
+            Compression::Gzip => Sink::Gzip(GzEncoder::new(out, GZIP_LEVEL)),
             Compression::None => Sink::Plain(out),
         };
         Ok(SpoolWriter {

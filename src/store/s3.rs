@@ -7,6 +7,7 @@ use bytes::Bytes;
 
 use std::io::{BufReader, Read, Seek, SeekFrom};
 
+use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use tokio::io::AsyncWriteExt;
 
@@ -180,19 +181,8 @@ impl S3Store {
 
     /// Copies the object into a temporary file and reads it from there.
     pub async fn open(&self, key: &str) -> Result<Option<Box<dyn Read + Send>>, StoreError> {
-        let output = match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(output) => output,
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
-                return Ok(None);
-            }
-            Err(err) => return Err(self.error("read", key, &err)),
+        let Some(output) = self.get_object(key).await? else {
+            return Ok(None);
         };
         let copy = tempfile::tempfile().map_err(|e| self.error("read", key, &e))?;
         let mut file = tokio::fs::File::from_std(copy);
@@ -215,20 +205,19 @@ impl S3Store {
         Ok(Some(Box::new(BufReader::with_capacity(256 * 1024, file))))
     }
 
+    /// The object's response, or `None` when there is no such key.
+    async fn get_object(&self, key: &str) -> Result<Option<GetObjectOutput>, StoreError> {
+        let request = self.client.get_object().bucket(&self.bucket).key(key);
+        match request.send().await {
+            Ok(output) => Ok(Some(output)),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_key()) => Ok(None),
+            Err(err) => Err(self.error("read", key, &err)),
+        }
+    }
+
     pub async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
-        let output = match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(output) => output,
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
-                return Ok(None);
-            }
-            Err(err) => return Err(self.error("read", key, &err)),
+        let Some(output) = self.get_object(key).await? else {
+            return Ok(None);
         };
         let body = output
             .body
