@@ -73,7 +73,7 @@ pub struct SpoolWriter {
 }
 
 enum Sink {
-    Gzip(GzEncoder<BufWriter<File>>),
+    Gzip(Box<GzEncoder<BufWriter<File>>>),
     Plain(BufWriter<File>),
 }
 
@@ -86,7 +86,7 @@ impl SpoolWriter {
             .tempfile_in(dir)?;
         let out = BufWriter::with_capacity(BUFFER, file.reopen()?);
         let sink = match compression {
-            Compression::Gzip => Sink::Gzip(GzEncoder::new(out, GZIP_LEVEL)),
+            Compression::Gzip => Sink::Gzip(Box::new(GzEncoder::new(out, GZIP_LEVEL))),
             Compression::None => Sink::Plain(out),
         };
         Ok(SpoolWriter {
