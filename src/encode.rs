@@ -38,7 +38,9 @@ mod tests {
         let first = encode(Compression::Gzip, text);
         assert_eq!(first, encode(Compression::Gzip, text));
         let mut decoded = Vec::new();
-        flate2::read::GzDecoder::new(&first[..]).read_to_end(&mut decoded).unwrap();
+        flate2::read::GzDecoder::new(&first[..])
+            .read_to_end(&mut decoded)
+            .unwrap();
         assert_eq!(decoded, text);
         assert_eq!(encode(Compression::None, text), text);
     }

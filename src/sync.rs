@@ -217,16 +217,7 @@ impl Syncer {
         // Compare; write the change log (reading the pulls' spools), then the pulls' own
         // files; clean up; and mark the date complete.
         let outcome = self.compare(as_of, &start, &mut seen);
-        let mut sources = Vec::new();
-        for item in &pulled {
-            let local = |err: std::io::Error| SyncError::Spool {
-                cause: err.to_string(),
-            };
-            match &item.snapshot {
-                Some(snapshot) => sources.push(Source::Snapshot(snapshot.reader().map_err(local)?)),
-                None => sources.push(Source::Response(item.raw.reader().map_err(local)?)),
-            }
-        }
+        let mut sources = today_sources(&pulled)?;
         sources.extend(self.baseline_sources(&outcome, start.baseline_date).await?);
         let mut written = self
             .write_change_log(as_of, run_id, &start, &outcome, &seen, sources)
@@ -239,16 +230,7 @@ impl Syncer {
             .iter()
             .map(|item| (item.name, list_summary(item)))
             .collect();
-        for item in pulled {
-            let raw_key = self.layout.raw_key(item.name, as_of);
-            self.store.put_spool(&raw_key, item.raw).await?;
-            written.push(raw_key);
-            if let (Some(snapshot), Some(list)) = (item.snapshot, EventList::named(item.name)) {
-                let key = self.layout.snapshot_key(list, as_of);
-                self.store.put_spool(&key, snapshot).await?;
-                written.push(key);
-            }
-        }
+        written.extend(self.write_pulls(as_of, pulled).await?);
         let removed = self.clean_up(as_of, &start.completed, &written).await?;
         let manifest = self.manifest(run_id, as_of, &start, &outcome, &seen, &results, started);
         let line = Bytes::from(manifest.to_line());
@@ -481,6 +463,26 @@ impl Syncer {
         }
     }
 
+    /// Writes each pull's raw response and snapshot.
+    async fn write_pulls(
+        &self,
+        as_of: Date,
+        pulled: Vec<Pulled>,
+    ) -> Result<Vec<String>, SyncError> {
+        let mut written = Vec::new();
+        for item in pulled {
+            let raw_key = self.layout.raw_key(item.name, as_of);
+            self.store.put_spool(&raw_key, item.raw).await?;
+            written.push(raw_key);
+            if let (Some(snapshot), Some(list)) = (item.snapshot, EventList::named(item.name)) {
+                let key = self.layout.snapshot_key(list, as_of);
+                self.store.put_spool(&key, snapshot).await?;
+                written.push(key);
+            }
+        }
+        Ok(written)
+    }
+
     /// Where downloads and outputs are spooled before they are written.
     pub(crate) fn spool_target(&self) -> SpoolTarget {
         SpoolTarget {
@@ -575,6 +577,22 @@ fn compression_name(compression: Compression) -> &'static str {
         Compression::Gzip => "gzip",
         Compression::None => "none",
     }
+}
+
+/// Today's records, for describing changed events: the snapshots, and the reconciliation
+/// response as the API sent it.
+fn today_sources(pulled: &[Pulled]) -> Result<Vec<Source>, SyncError> {
+    let local = |err: std::io::Error| SyncError::Spool {
+        cause: err.to_string(),
+    };
+    let mut sources = Vec::new();
+    for item in pulled {
+        sources.push(match &item.snapshot {
+            Some(snapshot) => Source::Snapshot(snapshot.reader().map_err(local)?),
+            None => Source::Response(item.raw.reader().map_err(local)?),
+        });
+    }
+    Ok(sources)
 }
 
 /// UTC, `yyyy-MM-dd HH:mm:ss.SSS`: the timestamp format Athena's Hive JSON SerDe reads.
