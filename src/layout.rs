@@ -36,6 +36,11 @@ impl Layout {
         }
     }
 
+    /// The key prefix, without leading or trailing `/`.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     pub fn compression(&self) -> Compression {
         self.compression
     }

@@ -49,6 +49,7 @@ impl Syncer {
         let span = tracing::info_span!("replay", %run_id, %from, %to);
         let _entered = span.enter();
         let lock = RunLock::acquire(&self.store, self.layout.lock_key(), &run_id, None).await?;
+        self.clear_spools();
         let result = self.replay_locked(&run_id, from, to).await;
         lock.release(&self.store).await;
         result
@@ -177,9 +178,8 @@ impl Syncer {
         }
         sources.extend(self.baseline_sources(&outcome, baseline_date).await?);
 
-        let written = self
-            .write_change_log(day, run_id, &start, &outcome, &seen, sources)
-            .await?;
+        let files = self.prepare_change_log(day, run_id, &start, &outcome, sources)?;
+        let written = self.put_change_log(day, files, &seen).await?;
         self.remove_stale_change_log(day, &written).await?;
         let manifest = self.manifest(run_id, day, &start, &outcome, &seen, &results, started);
         self.store

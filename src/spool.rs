@@ -17,6 +17,9 @@ use tempfile::NamedTempFile;
 use crate::config::Compression;
 use crate::encode::GZIP_LEVEL;
 
+/// The start of every spool file's name.
+pub const PREFIX: &str = ".spool-";
+
 /// Buffer size for spool reads and writes.
 const BUFFER: usize = 256 * 1024;
 

@@ -29,7 +29,7 @@ use crate::ledger::{LedgerEntry, write_ledger};
 use crate::lock::RunLock;
 use crate::pull::{Pulled, Purpose, Seen, flatten};
 use crate::secret::TokenSource;
-use crate::spool::SpoolWriter;
+use crate::spool::{Spool, SpoolWriter};
 use crate::store::{Store, StoreError};
 
 /// Everything a run needs, built once at start-up and reused by every run.
@@ -139,6 +139,19 @@ impl SyncError {
     }
 }
 
+/// What writing a date left: the keys written and removed, and its manifest.
+struct Day {
+    written: Vec<String>,
+    removed: Vec<String>,
+    manifest: Manifest,
+}
+
+/// A date's change lines and ledger, spooled and ready to write.
+pub(crate) struct ChangeLogFiles {
+    pub changes: Spool,
+    pub ledger: Spool,
+}
+
 /// Where a run starts from: the newest completed run before its date, and its ledger.
 pub(crate) struct Start {
     pub completed: BTreeSet<Date>,
@@ -176,6 +189,7 @@ impl Syncer {
             Timestamp::now() + jiff::SignedDuration::try_from(left).unwrap_or_default()
         });
         let lock = RunLock::acquire(&self.store, self.layout.lock_key(), &run_id, deadline).await?;
+        self.clear_spools();
         let result = self.run_locked(&run_id, as_of, &request).await;
         lock.release(&self.store).await;
         result
@@ -219,9 +233,7 @@ impl Syncer {
         let outcome = self.compare(as_of, &start, &mut seen);
         let mut sources = today_sources(&pulled)?;
         sources.extend(self.baseline_sources(&outcome, start.baseline_date).await?);
-        let mut written = self
-            .write_change_log(as_of, run_id, &start, &outcome, &seen, sources)
-            .await?;
+        let files = self.prepare_change_log(as_of, run_id, &start, &outcome, sources)?;
         let results: BTreeMap<&str, u64> = pulled
             .iter()
             .map(|item| (item.name, item.results))
@@ -230,11 +242,15 @@ impl Syncer {
             .iter()
             .map(|item| (item.name, list_summary(item)))
             .collect();
-        written.extend(self.write_pulls(as_of, pulled).await?);
-        let removed = self.clean_up(as_of, &start.completed, &written).await?;
-        let manifest = self.manifest(run_id, as_of, &start, &outcome, &seen, &results, started);
-        let line = Bytes::from(manifest.to_line());
-        written.push(self.write(self.layout.manifest_key(as_of), line).await?);
+        let manifest = || self.manifest(run_id, as_of, &start, &outcome, &seen, &results, started);
+        let day = self
+            .write_day(as_of, pulled, files, &seen, &start.completed, manifest)
+            .await?;
+        let Day {
+            written,
+            removed,
+            manifest,
+        } = day;
 
         tracing::info!(
             objects = written.len(),
@@ -343,17 +359,15 @@ impl Syncer {
         Ok(sources)
     }
 
-    /// Writes the date's change lines (describing events from `sources`), ledger and, when
-    /// any, rejects.
-    pub(crate) async fn write_change_log(
+    /// Writes the change lines (describing events from `sources`) and the ledger into spools.
+    pub(crate) fn prepare_change_log(
         &self,
         as_of: Date,
         run_id: &str,
         start: &Start,
         outcome: &Diff,
-        seen: &Seen,
         sources: Vec<Source>,
-    ) -> Result<Vec<String>, SyncError> {
+    ) -> Result<ChangeLogFiles, SyncError> {
         let detected_at = snapshot_time(Timestamp::now());
         let context = RunContext {
             run_id,
@@ -362,23 +376,32 @@ impl Syncer {
             baseline_date: start.baseline_date,
         };
         let target = self.spool_target();
-        let local = |err: std::io::Error| SyncError::Spool {
-            cause: err.to_string(),
-        };
-        let (changes, ledger) = tokio::task::block_in_place(|| {
+        let files = tokio::task::block_in_place(|| {
             let mut changes = SpoolWriter::new(&target.dir, target.compression)?;
             changelog::write_changes(&outcome.changes, sources, &context, &mut changes)?;
             let mut ledger = SpoolWriter::new(&target.dir, target.compression)?;
             write_ledger(&outcome.ledger, &mut ledger)?;
-            Ok::<_, std::io::Error>((changes.finish()?, ledger.finish()?))
+            Ok::<_, std::io::Error>(ChangeLogFiles {
+                changes: changes.finish()?,
+                ledger: ledger.finish()?,
+            })
+        });
+        files.map_err(|err| SyncError::Spool {
+            cause: err.to_string(),
         })
-        .map_err(local)?;
+    }
 
+    /// Writes the change lines, the ledger and, when any, the rejects.
+    pub(crate) async fn put_change_log(
+        &self,
+        as_of: Date,
+        files: ChangeLogFiles,
+        seen: &Seen,
+    ) -> Result<Vec<String>, SyncError> {
         let mut written = Vec::new();
-        for (key, spool) in [
-            (self.layout.changes_key(as_of), changes),
-            (self.layout.state_key(as_of), ledger),
-        ] {
+        let changes = (self.layout.changes_key(as_of), files.changes);
+        let ledger = (self.layout.state_key(as_of), files.ledger);
+        for (key, spool) in [changes, ledger] {
             self.store.put_spool(&key, spool).await?;
             written.push(key);
         }
@@ -388,6 +411,58 @@ impl Syncer {
             written.push(self.write_encoded(key, &seen.rejects).await?);
         }
         Ok(written)
+    }
+
+    /// Writes a date's objects, removes what they replace, and writes the manifest last.
+    /// The date counts as incomplete from the start (a manifest from an earlier run is
+    /// removed first); if any write fails, the date's change log is removed as far as the
+    /// store allows, and the next run removes whatever is left.
+    async fn write_day(
+        &self,
+        as_of: Date,
+        pulled: Vec<Pulled>,
+        files: ChangeLogFiles,
+        seen: &Seen,
+        completed: &BTreeSet<Date>,
+        manifest: impl FnOnce() -> Manifest,
+    ) -> Result<Day, SyncError> {
+        let manifest_key = self.layout.manifest_key(as_of);
+        self.store.delete(&manifest_key).await?;
+        let day = async {
+            let mut written = self.write_pulls(as_of, pulled).await?;
+            written.extend(self.put_change_log(as_of, files, seen).await?);
+            let removed = self.clean_up(as_of, completed, &written).await?;
+            let manifest = manifest();
+            let line = Bytes::from(manifest.to_line());
+            written.push(self.write(manifest_key, line).await?);
+            Ok::<_, SyncError>(Day {
+                written,
+                removed,
+                manifest,
+            })
+        }
+        .await;
+        if day.is_err() {
+            self.forget_change_log(as_of).await;
+        }
+        day
+    }
+
+    /// Best effort: removes a date's changes, ledger and rejects after a failed write.
+    async fn forget_change_log(&self, as_of: Date) {
+        let partitions = [
+            self.layout.changes_partition(as_of),
+            self.layout.state_partition(as_of),
+            self.layout.rejects_partition(as_of),
+        ];
+        for partition in partitions {
+            let keys = self.store.list(&partition).await.unwrap_or_default();
+            for key in keys {
+                if let Err(err) = self.store.delete(&key).await {
+                    tracing::warn!(%key, cause = %err, "could not remove a failed run's object");
+                }
+            }
+        }
     }
 
     /// Removes what this run replaces: leftovers in this date's folders, and the change log
@@ -463,6 +538,27 @@ impl Syncer {
         }
     }
 
+    /// Removes spools a killed run left behind. Called with the lock held: no other run of
+    /// this destination can be using them.
+    pub(crate) fn clear_spools(&self) {
+        let dir = self.spool_target().dir;
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(crate::spool::PREFIX)
+            {
+                let path = entry.path();
+                if let Err(err) = std::fs::remove_file(&path) {
+                    tracing::warn!(path = %path.display(), cause = %err, "could not remove a spool");
+                }
+            }
+        }
+    }
+
     /// Writes each pull's raw response and snapshot.
     async fn write_pulls(
         &self,
@@ -486,7 +582,7 @@ impl Syncer {
     /// Where downloads and outputs are spooled before they are written.
     pub(crate) fn spool_target(&self) -> SpoolTarget {
         SpoolTarget {
-            dir: self.store.spool_dir(),
+            dir: self.store.spool_dir(self.layout.prefix()),
             compression: self.layout.compression(),
         }
     }

@@ -67,11 +67,18 @@ impl Store {
         }
     }
 
-    /// Where spools for this destination are made: inside a local destination (so that a
-    /// spool becomes its object by a rename), else the system's temporary directory.
-    pub fn spool_dir(&self) -> PathBuf {
+    /// Where spools for this destination (with key prefix `prefix`) are made: inside a local
+    /// destination, so that a spool becomes its object by a rename; else a folder of the
+    /// system's temporary directory named after the bucket and prefix.
+    pub fn spool_dir(&self, prefix: &str) -> PathBuf {
         match self {
-            Store::S3(_) => std::env::temp_dir().join("plantrak-sync"),
+            Store::S3(store) => {
+                let mut dir = std::env::temp_dir()
+                    .join("plantrak-sync")
+                    .join(store.bucket());
+                dir.extend(prefix.split('/').filter(|part| !part.is_empty()));
+                dir
+            }
             Store::Local(store) => store.spool_dir(),
         }
     }

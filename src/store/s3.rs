@@ -41,6 +41,10 @@ impl S3Store {
         S3Store { client, bucket }
     }
 
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
     fn error(&self, op: &'static str, key: &str, err: &dyn std::error::Error) -> StoreError {
         StoreError {
             op,

@@ -514,3 +514,102 @@ impl Xorshift {
         self.next_u64() % bound.max(1)
     }
 }
+
+/// cargo-lambda's runtime API emulator on a free loopback port, stopped when dropped.
+pub struct RuntimeEmulator {
+    child: Child,
+    pub port: u16,
+}
+
+impl Drop for RuntimeEmulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl RuntimeEmulator {
+    pub fn start() -> RuntimeEmulator {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("cargo")
+            .args([
+                "lambda",
+                "watch",
+                "--only-lambda-apis",
+                "-A",
+                "127.0.0.1",
+                "-P",
+            ])
+            .arg(port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cargo lambda (installed by `make test` into .venv)");
+        let emulator = RuntimeEmulator { child, port };
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return emulator;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("the runtime API emulator did not start");
+    }
+
+    /// Starts the function (`PLANTRAK_TEST_BOOTSTRAP`, or this crate's debug binary) with
+    /// JSON logs at TRACE into `log`.
+    pub fn start_function(&self, env: &[(&str, &str)], log: &Path) -> LambdaFunction {
+        let binary = std::env::var("PLANTRAK_TEST_BOOTSTRAP")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_plantrak-sync").to_owned());
+        let runtime_api = format!("http://127.0.0.1:{}/.rt", self.port);
+        let out = std::fs::File::create(log).unwrap();
+        let child = Command::new(binary)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs([
+                ("AWS_LAMBDA_RUNTIME_API", runtime_api.as_str()),
+                ("AWS_LAMBDA_FUNCTION_NAME", "_"),
+                ("AWS_LAMBDA_FUNCTION_VERSION", "1"),
+                ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+                ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+                ("AWS_LAMBDA_LOG_LEVEL", "TRACE"),
+            ])
+            .envs(env.iter().copied())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap();
+        LambdaFunction(child)
+    }
+
+    /// Invokes the function with `payload`; returns (success, response text).
+    pub fn invoke(&self, payload: &Value) -> (bool, String) {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), payload.to_string()).unwrap();
+        let output = Command::new("cargo")
+            .args(["lambda", "invoke", "-A", "127.0.0.1", "-P"])
+            .arg(self.port.to_string())
+            .args(["--output-format", "json", "--data-file"])
+            .arg(file.path())
+            .arg("_")
+            .output()
+            .expect("cargo lambda invoke");
+        (
+            output.status.success(),
+            format!("{}{}", text(&output.stdout), text(&output.stderr)),
+        )
+    }
+}
+
+/// A running Lambda function process, stopped when dropped.
+pub struct LambdaFunction(Child);
+
+impl Drop for LambdaFunction {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -300,10 +300,9 @@ fn read_request(reader: &mut BufReader<TcpStream>, client: &mut TcpStream) -> Op
         reader.read_exact(&mut body).ok()?;
         body
     };
-    if chunked {
-        headers.retain(|h| !h.to_ascii_lowercase().starts_with("transfer-encoding"));
-        headers.push(format!("Content-Length: {}\r\n", body.len()));
-    }
+    // The body goes upstream whole, so its length replaces any chunked framing.
+    headers.retain(|h| !h.to_ascii_lowercase().starts_with("transfer-encoding"));
+    headers.push(format!("Content-Length: {}\r\n", body.len()));
     Some(Request {
         method,
         path,
