@@ -51,18 +51,17 @@ def load(path: Path = TEMPLATE) -> dict:
 
 def translate(template: dict) -> dict:
     """The CloudFormation that SAM's transform makes of the template (as `sam deploy` would,
-    with the code already uploaded)."""
-    from samtranslator.translator.transform import transform
-
-    class NoManagedPolicies:
-        def load(self):
-            return {}
+    with the code already uploaded), offline: no managed policy is looked up."""
+    import boto3
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
 
     template = copy.deepcopy(template)
     for resource in template["Resources"].values():
         if resource["Type"] == "AWS::Serverless::Function":
             resource["Properties"]["CodeUri"] = "s3://artifacts/plantrak-sync.zip"
-    return transform(template, {}, NoManagedPolicies())
+    translator = Translator({}, Parser(), boto_session=boto3.session.Session(region_name=REGION))
+    return translator.translate(template, parameter_values={}, get_managed_policy_map=dict)
 
 
 @dataclass
@@ -97,7 +96,7 @@ class Stack:
             return self.parameters[name]
         if name in self.refs:
             return self.refs[name]
-        if name in self.template["Resources"]:
+        if name.split(".")[0] in self.template["Resources"]:
             return f"<{name}>"
         raise KeyError(f"`{name}` is neither a parameter nor a resource")
 

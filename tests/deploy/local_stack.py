@@ -25,6 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 VENV_BIN = ROOT / ".venv" / "bin"
+# cargo-lambda from the project's venv (`make venv`), else from PATH.
+CARGO_LAMBDA = (
+    [str(VENV_BIN / "cargo-lambda"), "lambda"] if (VENV_BIN / "cargo-lambda").exists() else ["cargo", "lambda"]
+)
 
 
 def free_port() -> int:
@@ -142,7 +146,7 @@ class RuntimeEmulator(_Process):
     def __init__(self):
         self.port = free_port()
         self.process = subprocess.Popen(
-            ["cargo", "lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", str(self.port)],
+            [*CARGO_LAMBDA, "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", str(self.port)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
         )
         wait_for_port(self.port, "the runtime API emulator", timeout=60)
@@ -150,7 +154,7 @@ class RuntimeEmulator(_Process):
     def invoke(self, payload_file: Path) -> tuple[bool, str]:
         """Invokes the function once; returns (success, the response or error text)."""
         done = subprocess.run(
-            ["cargo", "lambda", "invoke", "-A", "127.0.0.1", "-P", str(self.port),
+            [*CARGO_LAMBDA, "invoke", "-A", "127.0.0.1", "-P", str(self.port),
              "--output-format", "json", "--data-file", str(payload_file), "_"],
             capture_output=True, text=True, cwd=ROOT, timeout=600,
         )
