@@ -60,30 +60,29 @@ impl LocalStore {
         Ok(())
     }
 
-    /// An exclusive create: fails with `false` when the file exists.
+    /// An exclusive create: `false` when the file exists. The body is written to a hidden
+    /// file first and then hard-linked into place, which fails if the name is taken, so no
+    /// reader ever sees the file empty or partly written.
     pub async fn put_if_absent(&self, key: &str, body: Bytes) -> Result<bool, StoreError> {
         let path = self.path(key);
-        let parent = path.parent().unwrap_or(Path::new("."));
-        tokio::fs::create_dir_all(parent)
+        let parent = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        tokio::fs::create_dir_all(&parent)
             .await
             .map_err(|e| self.error("write", key, e))?;
-        let created = tokio::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .await;
-        let mut file = match created {
-            Ok(file) => file,
-            Err(err) if err.kind() == ErrorKind::AlreadyExists => return Ok(false),
-            Err(err) => return Err(self.error("write", key, err)),
-        };
-        let written = async {
-            file.write_all(&body).await?;
-            file.sync_all().await
-        }
-        .await;
-        written.map_err(|e| self.error("write", key, e))?;
-        Ok(true)
+        // A lock-sized body: plain blocking calls are quicker than handing them off.
+        let created = (|| {
+            let mut staged = tempfile::Builder::new()
+                .prefix(".stage-")
+                .tempfile_in(&parent)?;
+            std::io::Write::write_all(&mut staged, &body)?;
+            staged.as_file().sync_all()?;
+            match std::fs::hard_link(staged.path(), &path) {
+                Ok(()) => Ok(true),
+                Err(err) if err.kind() == ErrorKind::AlreadyExists => Ok(false),
+                Err(err) => Err(err),
+            }
+        })();
+        created.map_err(|e| self.error("write", key, e))
     }
 
     /// The hidden folder holding this destination's spools.
