@@ -6,6 +6,7 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
@@ -125,10 +126,31 @@ fn main() -> ExitCode {
         }
     };
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
-        runtime.block_on(lambda_main())
-    } else {
-        let cli = Cli::parse();
-        runtime.block_on(local_main(cli))
+        return runtime.block_on(lambda_main());
+    }
+
+    let cli = Cli::parse();
+    telemetry::init(Mode::Local);
+    let result = runtime.block_on(async {
+        match &cli.command {
+            Command::Run(args) => local_run(args).await,
+            Command::Replay(args) => local_replay(args).await,
+        }
+    });
+    // Background tasks (the SDK's, say) may still log: stop them first, so the command's
+    // own last lines are the last on stderr.
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    match result {
+        Ok(summary) => {
+            println!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            eprintln!("error_type: {}", err.error_type());
+            let config = matches!(err, SyncError::Config(_));
+            ExitCode::from(if config { 2 } else { 1 })
+        }
     }
 }
 
@@ -155,29 +177,6 @@ async fn lambda_main() -> ExitCode {
         Err(err) => {
             tracing::error!(cause = %err, "the Lambda runtime stopped");
             ExitCode::FAILURE
-        }
-    }
-}
-
-async fn local_main(cli: Cli) -> ExitCode {
-    telemetry::init(Mode::Local);
-    let result = match &cli.command {
-        Command::Run(args) => local_run(args).await,
-        Command::Replay(args) => local_replay(args).await,
-    };
-    match result {
-        Ok(summary) => {
-            println!("{summary}");
-            ExitCode::SUCCESS
-        }
-        Err(err) => {
-            eprintln!("error: {err}");
-            eprintln!("error_type: {}", err.error_type());
-            ExitCode::from(if matches!(err, SyncError::Config(_)) {
-                2
-            } else {
-                1
-            })
         }
     }
 }
