@@ -1,124 +1,30 @@
 //! The Lambda build under a real runtime API emulator (`cargo lambda watch
 //! --only-lambda-apis`), invoked with each sample event, against the simulator and moto.
 //!
-//! The function binary is `PLANTRAK_TEST_BOOTSTRAP` (the `cargo lambda build --release`
-//! output that `make test` builds) or, when unset, this crate's debug binary.
+//! The function binary is `PLANTRAK_TEST_BOOTSTRAP` (the release `bootstrap` of `sam build`,
+//! which `make test` builds) or, when unset, this crate's debug binary.
 
 mod common;
-
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use common::*;
 use serde_json::Value;
 
-struct Emulator {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start_emulator() -> Emulator {
-    let port = free_port();
-    let child = Command::new("cargo")
-        .args([
-            "lambda",
-            "watch",
-            "--only-lambda-apis",
-            "-A",
-            "127.0.0.1",
-            "-P",
-            &port.to_string(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("cargo lambda (installed by `make test` into .venv)");
-    let emulator = Emulator { child, port };
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return emulator;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("the runtime API emulator did not start");
-}
-
-struct Function(Child);
-
-impl Drop for Function {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_function(emulator: &Emulator, env: &[(&str, &str)]) -> (Function, std::path::PathBuf) {
-    let binary = std::env::var("PLANTRAK_TEST_BOOTSTRAP")
-        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_plantrak-sync").to_owned());
+/// Starts the function under a fresh emulator, logging into a temporary file.
+fn start(env: &[(&str, &str)]) -> (RuntimeEmulator, LambdaFunction, std::path::PathBuf) {
+    let emulator = RuntimeEmulator::start();
     let log = tempfile::NamedTempFile::new()
         .unwrap()
         .into_temp_path()
         .keep()
         .unwrap();
-    let runtime_api = format!("http://127.0.0.1:{}/.rt", emulator.port);
-    let mut command = Command::new(binary);
-    command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default());
-    command.envs([
-        ("AWS_LAMBDA_RUNTIME_API", runtime_api.as_str()),
-        ("AWS_LAMBDA_FUNCTION_NAME", "_"),
-        ("AWS_LAMBDA_FUNCTION_VERSION", "1"),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
-        ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
-        ("AWS_LAMBDA_LOG_LEVEL", "TRACE"),
-    ]);
-    command.envs(env.iter().copied());
-    let child = command
-        .stdout(std::fs::File::create(&log).unwrap())
-        .stderr(std::fs::File::options().append(true).open(&log).unwrap())
-        .spawn()
-        .unwrap();
-    (Function(child), log)
+    let function = emulator.start_function(env, &log);
+    (emulator, function, log)
 }
 
-/// Invokes the function with a payload file; returns (success, response text).
-fn invoke(emulator: &Emulator, payload: &str) -> (bool, String) {
-    let output = Command::new("cargo")
-        .args([
-            "lambda",
-            "invoke",
-            "-A",
-            "127.0.0.1",
-            "-P",
-            &emulator.port.to_string(),
-            "--output-format",
-            "json",
-            "--data-file",
-            payload,
-            "_",
-        ])
-        .output()
-        .expect("cargo lambda invoke");
-    (
-        output.status.success(),
-        format!("{}{}", text(&output.stdout), text(&output.stderr)),
-    )
+/// Invokes the function with the JSON payload in `path`.
+fn invoke(emulator: &RuntimeEmulator, path: &str) -> (bool, String) {
+    let payload: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    emulator.invoke(&payload)
 }
 
 #[tokio::test]
@@ -138,8 +44,7 @@ async fn the_lambda_answers_each_sample_event_with_a_summary() {
         ("PLANTRAK_DESTINATION", destination.as_str()),
     ]);
 
-    let emulator = start_emulator();
-    let (_function, log) = start_function(&emulator, &env);
+    let (emulator, _function, log) = start(&env);
     let events = concat!(env!("CARGO_MANIFEST_DIR"), "/events");
 
     for (file, past_days) in [
@@ -233,8 +138,7 @@ async fn an_invalid_manual_payload_is_a_config_error() {
         ("PLANTRAK_SECRET_ID", secret.as_str()),
         ("PLANTRAK_DESTINATION", "s3://unused-bucket"),
     ]);
-    let emulator = start_emulator();
-    let (_function, log) = start_function(&emulator, &env);
+    let (emulator, _function, log) = start(&env);
     let payload = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(
         payload.path(),
