@@ -37,7 +37,7 @@ async fn the_lambda_answers_each_sample_event_with_a_summary() {
     let destination = format!("s3://{bucket}/plantrak");
     let api = sim.api_url();
     let aws = aws_env(&moto.endpoint);
-    let mut env: Vec<(&str, &str)> = aws.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut env = borrowed(&aws);
     env.extend([
         ("PLANTRAK_API_URL", api.as_str()),
         ("PLANTRAK_SECRET_ID", secret.as_str()),
@@ -132,7 +132,7 @@ async fn an_invalid_manual_payload_is_a_config_error() {
     let secret = moto.secret("lambda-bad", TOKEN).await;
     let api = sim.api_url();
     let aws = aws_env(&moto.endpoint);
-    let mut env: Vec<(&str, &str)> = aws.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut env = borrowed(&aws);
     env.extend([
         ("PLANTRAK_API_URL", api.as_str()),
         ("PLANTRAK_SECRET_ID", secret.as_str()),

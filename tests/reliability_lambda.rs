@@ -16,7 +16,7 @@ async fn failed_invocations_report_a_stable_error_type_and_the_next_one_repairs(
     let secret = moto.secret("lambda-faults", TOKEN).await;
     let api = sim.api_url();
     let aws = aws_env(&moto.endpoint);
-    let mut env: Vec<(&str, &str)> = aws.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut env = borrowed(&aws);
     env.extend(FAST_RETRIES);
     env.push(("PLANTRAK_API_URL", api.as_str()));
     let mut cli_env = env.clone();

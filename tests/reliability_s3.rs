@@ -46,7 +46,7 @@ impl History {
         let destination = format!("s3://{bucket}/lake");
         let api = self.sim.api_url();
         let aws = aws_env(&endpoint);
-        let mut env: Vec<(&str, &str)> = aws.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut env = borrowed(&aws);
         env.extend(FAST_RETRIES);
         env.extend([
             ("PLANTRAK_API_URL", api.as_str()),

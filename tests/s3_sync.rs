@@ -18,7 +18,7 @@ async fn s3_run_with_secret_writes_exactly_the_documented_objects() {
     let api = sim.api_url();
 
     let aws = aws_env(&moto.endpoint);
-    let mut env: Vec<(&str, &str)> = aws.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut env = borrowed(&aws);
     env.extend([
         ("PLANTRAK_API_URL", api.as_str()),
         ("PLANTRAK_SECRET_ID", secret.as_str()),
@@ -98,7 +98,7 @@ async fn local_and_s3_destinations_hold_the_same_tree_and_bytes() {
     let remote = format!("s3://{bucket}");
 
     let aws = aws_env(&moto.endpoint);
-    let mut env: Vec<(&str, &str)> = aws.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut env = borrowed(&aws);
     env.extend([
         ("PLANTRAK_API_URL", api.as_str()),
         ("PLANTRAK_TOKEN", TOKEN),
@@ -159,7 +159,7 @@ async fn a_missing_secret_fails_with_a_clear_error_and_writes_nothing() {
     let destination = format!("s3://{bucket}");
     let api = sim.api_url();
     let aws = aws_env(&moto.endpoint);
-    let mut env: Vec<(&str, &str)> = aws.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut env = borrowed(&aws);
     env.extend([
         ("PLANTRAK_API_URL", api.as_str()),
         ("PLANTRAK_SECRET_ID", "plantrak/does-not-exist"),
@@ -185,7 +185,7 @@ async fn large_objects_go_up_in_parts_with_the_same_bytes() {
     let destination = format!("s3://{bucket}/p");
     let api = sim.api_url();
     let aws = aws_env(&moto.endpoint);
-    let mut env: Vec<(&str, &str)> = aws.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut env = borrowed(&aws);
     env.extend([
         ("PLANTRAK_API_URL", api.as_str()),
         ("PLANTRAK_TOKEN", TOKEN),

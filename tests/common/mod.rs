@@ -239,6 +239,13 @@ pub fn aws_env(endpoint: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// Variables as the `(&str, &str)` pairs the commands take.
+pub fn borrowed<'a>(vars: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    vars.iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .collect()
+}
+
 pub struct Moto {
     pub endpoint: String,
     pub s3: aws_sdk_s3::Client,
